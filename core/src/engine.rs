@@ -1,0 +1,581 @@
+//! The engine: a fixed pool of users driven by the arrival schedule.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::fmt;
+
+use crate::conn::{Conn, ConnState, Feed};
+use crate::error::ErrorKind;
+use crate::event::{ConnId, Output};
+use crate::pacer::{Pacer, Rate};
+use crate::request::RequestTemplate;
+use crate::stats::Stats;
+use crate::timer::DeadlineList;
+use crate::{Duration, Instant};
+
+/// After the end, in-flight requests are awaited at most this long (SPEC §2).
+pub const MAX_DRAIN: Duration = Duration::from_secs(5);
+/// First wait after a failed connect; it doubles with each further failure.
+const BACKOFF_MIN: Duration = Duration::from_millis(10);
+/// Longest wait between connect attempts of one user.
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// What one engine runs: its share of the plan.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// Concurrent users, each with one connection and at most one request.
+    pub users: usize,
+    /// Arrival rate of this engine.
+    pub rate: Rate,
+    /// How long requests start after `t0`.
+    pub duration: Duration,
+    /// Stop after this many requests started, if set.
+    pub max_requests: Option<u64>,
+    /// The rate rises linearly from 0 over this time.
+    pub ramp_up: Duration,
+    /// Shift of this engine's schedule, so several engines interleave.
+    pub schedule_offset: Duration,
+    /// Limit from the start of the write to the end of the response.
+    pub timeout: Duration,
+    /// Limit for establishing a connection.
+    pub connect_timeout: Duration,
+    /// Reuse connections; when false every request gets a new connection.
+    pub keep_alive: bool,
+}
+
+impl Config {
+    /// A config with the SPEC's defaults: 10 s, 30 s timeout, 5 s connect
+    /// timeout, keep-alive, no ramp, no request limit.
+    pub fn new(users: usize, rate: Rate) -> Self {
+        Self {
+            users,
+            rate,
+            duration: Duration::from_secs(10),
+            max_requests: None,
+            ramp_up: Duration::ZERO,
+            schedule_offset: Duration::ZERO,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            keep_alive: true,
+        }
+    }
+}
+
+/// The request a user is working on.
+#[derive(Clone, Copy, Debug)]
+struct InFlight {
+    intended: Instant,
+    sent: Option<Instant>,
+    first_byte: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct User {
+    conn: Conn,
+    req: Option<InFlight>,
+    /// Connect failures in a row, for the backoff.
+    failures: u32,
+    connect_started: Instant,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Users are connecting before `t0`; this many have not finished trying.
+    Warmup { pending: usize },
+    /// Every user has connected or failed; waiting for `handle_start`.
+    Ready,
+    /// Requests start on schedule until `end`.
+    Running { t0: Instant, end: Instant },
+    /// No new requests; in-flight ones are awaited until `until`.
+    Draining { t0: Instant, until: Instant },
+    /// Done; the statistics are final.
+    Finished,
+}
+
+/// Why the engine wants to be woken next (for `--debug` and tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Wake {
+    /// A connect attempt times out.
+    ConnectTimeout,
+    /// A response times out.
+    ResponseTimeout,
+    /// A user's connect backoff ends.
+    Backoff,
+    /// The next request is due.
+    Send,
+    /// The run's sending time ends.
+    End,
+    /// The wait for in-flight requests ends.
+    DrainEnd,
+}
+
+/// A load generator for one thread, as a sans-io state machine.
+///
+/// Method groups, in the order a driver uses them:
+///
+/// A. Construction: [`Engine::new`] queues a connect for every user.
+/// B. Handlers, named `handle_*`, feed in what happened at `now`: a connect
+///    finished or failed, bytes arrived, the peer closed, an I/O error, a
+///    timer fired, the user asked to stop.
+/// C. Polling functions, named `poll_*`: after any handler, drain
+///    [`Engine::poll_output`] until it returns `None`, then read
+///    [`Engine::poll_timeout`] for the next wakeup.
+/// D. Queries: [`Engine::is_ready`] (all users tried to connect; call
+///    [`Engine::handle_start`] with the common `t0`), [`Engine::is_finished`],
+///    [`Engine::stats`].
+///
+/// The engine never reads a clock: every `now` is the caller's.
+#[derive(Debug)]
+pub struct Engine {
+    config: Config,
+    template: RequestTemplate,
+    pacer: Option<Pacer>,
+    users: Vec<User>,
+    /// Users free for a request: Idle or Disconnected, nothing in flight.
+    idle: VecDeque<usize>,
+    connecting: DeadlineList,
+    responding: DeadlineList,
+    backoff: BinaryHeap<Reverse<(Instant, usize)>>,
+    outputs: VecDeque<Output>,
+    phase: Phase,
+    /// Index of the next request to start.
+    next: u64,
+    in_flight: usize,
+    stopped_by_limit: bool,
+    stats: Stats,
+}
+
+impl Engine {
+    /// An engine that starts connecting all its users at `now`.
+    pub fn new(config: Config, template: RequestTemplate, now: Instant) -> Self {
+        let pacer = match config.rate {
+            Rate::Fixed { milli_rps } => Some(Pacer::new(milli_rps, config.ramp_up, config.schedule_offset)),
+            Rate::Max => None,
+        };
+        let n = config.users;
+        let mut engine = Self {
+            users: (0..n).map(|_| User { conn: Conn::new(), req: None, failures: 0, connect_started: now }).collect(),
+            idle: VecDeque::with_capacity(n),
+            connecting: DeadlineList::new(n),
+            responding: DeadlineList::new(n),
+            backoff: BinaryHeap::new(),
+            outputs: VecDeque::with_capacity(2 * n + 8),
+            phase: Phase::Warmup { pending: n },
+            next: 0,
+            in_flight: 0,
+            stopped_by_limit: false,
+            stats: Stats::new(),
+            config,
+            template,
+            pacer,
+        };
+        for u in 0..n {
+            engine.connect(u, now);
+        }
+        if n == 0 {
+            engine.phase = Phase::Ready;
+        }
+        engine
+    }
+
+    /// The bytes to write on [`Output::Send`].
+    pub fn request_bytes(&self) -> &[u8] {
+        self.template.bytes()
+    }
+
+    /// Every user has connected or failed to: the driver may call
+    /// [`Engine::handle_start`].
+    pub fn is_ready(&self) -> bool {
+        self.phase == Phase::Ready
+    }
+
+    /// The run is over and [`Engine::stats`] are final.
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Finished
+    }
+
+    /// Requests in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// The statistics so far (final once [`Engine::is_finished`]).
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Takes the statistics out of a finished engine.
+    pub fn into_stats(self) -> Stats {
+        self.stats
+    }
+
+    /// Starts the schedule: request 0 is intended at `t0` (plus the
+    /// schedule offset). Ignored unless the engine is ready.
+    pub fn handle_start(&mut self, t0: Instant) {
+        if matches!(self.phase, Phase::Warmup { .. } | Phase::Ready) {
+            self.phase = Phase::Running { t0, end: t0 + self.config.duration };
+        }
+    }
+
+    /// The connection of `conn` is established.
+    pub fn handle_connected(&mut self, conn: ConnId, now: Instant) {
+        let u = conn.0;
+        let Some(user) = self.users.get_mut(u) else { return };
+        if !user.conn.connected() {
+            return;
+        }
+        user.failures = 0;
+        let took = now.checked_duration_since(user.connect_started).unwrap_or_default();
+        self.stats.record_connect(took);
+        self.connecting.remove(u);
+        if self.users[u].req.is_some() {
+            self.send(u, now);
+        } else {
+            self.idle.push_back(u);
+            self.warmup_progress();
+        }
+    }
+
+    /// Connecting `conn` failed with an error of `kind`.
+    pub fn handle_connect_failed(&mut self, conn: ConnId, now: Instant, kind: ErrorKind, message: &dyn fmt::Display) {
+        let u = conn.0;
+        if self.users.get(u).map(|user| user.conn.state()) != Some(ConnState::Connecting) {
+            return;
+        }
+        self.connect_failed(u, now, kind, message);
+    }
+
+    /// Bytes arrived on `conn`.
+    pub fn handle_data(&mut self, conn: ConnId, now: Instant, data: &[u8]) {
+        let u = conn.0;
+        let head = self.template.is_head();
+        let Some(user) = self.users.get_mut(u) else { return };
+        self.stats.bytes_in += data.len() as u64;
+        if let Some(req) = &mut user.req {
+            if req.first_byte.is_none() && req.sent.is_some() {
+                req.first_byte = Some(now);
+            }
+        }
+        match user.conn.feed(data, head) {
+            Ok(Feed::More) => {}
+            Ok(Feed::Done { status, keep_alive, trailing }) => {
+                self.complete(u, now, status);
+                if trailing > 0 || !keep_alive || !self.config.keep_alive {
+                    self.close(u);
+                }
+                self.free(u, now);
+            }
+            Err(e) => {
+                let had_request = self.users[u].req.is_some();
+                if had_request {
+                    self.fail(u, now, ErrorKind::Malformed, &e);
+                } else {
+                    self.stats.note_example(ErrorKind::Malformed, &e);
+                }
+                self.close(u);
+                if had_request {
+                    self.free(u, now);
+                }
+            }
+        }
+    }
+
+    /// The server closed its side of `conn` (a read returned 0).
+    pub fn handle_eof(&mut self, conn: ConnId, now: Instant) {
+        let u = conn.0;
+        let Some(user) = self.users.get_mut(u) else { return };
+        match user.conn.state() {
+            ConnState::Connecting => {
+                self.connect_failed(u, now, ErrorKind::ConnectError, &"connection closed during connect");
+                return;
+            }
+            ConnState::Disconnected | ConnState::Backoff => return,
+            _ => {}
+        }
+        match user.conn.eof() {
+            Ok(Some(Feed::Done { status, .. })) => {
+                self.complete(u, now, status);
+                self.close(u);
+                self.free(u, now);
+            }
+            Ok(_) => self.close(u), // an idle keep-alive connection closed: reconnect when needed
+            Err(()) => {
+                self.fail(u, now, ErrorKind::ClosedEarly, &"connection closed before the response was complete");
+                self.close(u);
+                self.free(u, now);
+            }
+        }
+    }
+
+    /// An I/O error on `conn` (reset, broken pipe, TLS failure, ...).
+    pub fn handle_error(&mut self, conn: ConnId, now: Instant, kind: ErrorKind, message: &dyn fmt::Display) {
+        let u = conn.0;
+        let Some(user) = self.users.get(u) else { return };
+        match user.conn.state() {
+            ConnState::Connecting => self.connect_failed(u, now, kind, message),
+            ConnState::Disconnected | ConnState::Backoff => {}
+            ConnState::Idle => {
+                self.stats.note_example(kind, message);
+                self.close(u);
+            }
+            ConnState::AwaitingHead | ConnState::ReadingBody(_) => {
+                self.fail(u, now, kind, message);
+                self.close(u);
+                self.free(u, now);
+            }
+        }
+    }
+
+    /// Ends the run early (Ctrl-C): no new requests; in-flight ones are
+    /// awaited as at the normal end. A second call ends it at once.
+    pub fn handle_stop(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Warmup { .. } | Phase::Ready => self.finish(now, None),
+            Phase::Running { .. } => self.begin_drain(now),
+            Phase::Draining { t0, .. } => self.finish(now, Some(t0)),
+            Phase::Finished => {}
+        }
+    }
+
+    /// Timers due at `now` fire. Safe to call early or more than once.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(u) = self.connecting.pop_expired(now) {
+            let limit = self.config.connect_timeout;
+            self.connect_failed(u, now, ErrorKind::ConnectTimeout, &format_args!("connect did not complete within {limit:?}"));
+        }
+        while let Some(u) = self.responding.pop_expired(now) {
+            let limit = self.config.timeout;
+            self.fail(u, now, ErrorKind::Timeout, &format_args!("no complete response within {limit:?}"));
+            self.close(u);
+            self.free(u, now);
+        }
+        while let Some(&Reverse((at, u))) = self.backoff.peek() {
+            if at > now {
+                break;
+            }
+            self.backoff.pop();
+            self.users[u].conn.backoff_over();
+            self.idle.push_back(u);
+        }
+        match self.phase {
+            Phase::Running { end, .. } if now >= end => self.begin_drain(now),
+            Phase::Draining { t0, until } if now >= until => self.finish(now, Some(t0)),
+            _ => {}
+        }
+    }
+
+    /// The next action for the driver, or `None` when there is nothing to do
+    /// until the next handler call or [`Engine::poll_timeout`].
+    pub fn poll_output(&mut self, now: Instant) -> Option<Output> {
+        if self.outputs.is_empty() {
+            self.start_due(now);
+        }
+        self.outputs.pop_front()
+    }
+
+    /// When the engine next needs [`Engine::handle_timeout`], if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_wake().map(|(at, _)| at)
+    }
+
+    /// [`Engine::poll_timeout`] with the reason.
+    pub fn next_wake(&self) -> Option<(Instant, Wake)> {
+        let mut best: Option<(Instant, Wake)> = None;
+        let mut consider = |at: Option<Instant>, why: Wake| {
+            if let Some(at) = at {
+                if best.is_none_or(|(b, _)| at < b) {
+                    best = Some((at, why));
+                }
+            }
+        };
+        consider(self.connecting.front().map(|(_, d)| d), Wake::ConnectTimeout);
+        consider(self.responding.front().map(|(_, d)| d), Wake::ResponseTimeout);
+        consider(self.backoff.peek().map(|Reverse((d, _))| *d), Wake::Backoff);
+        match self.phase {
+            Phase::Running { t0, end } => {
+                consider(Some(end), Wake::End);
+                if let (Some(p), false) = (self.pacer, self.idle.is_empty()) {
+                    let at = t0 + p.intended(self.next);
+                    if at < end {
+                        consider(Some(at), Wake::Send);
+                    }
+                }
+            }
+            Phase::Draining { until, .. } => consider(Some(until), Wake::DrainEnd),
+            _ => {}
+        }
+        best
+    }
+
+    // ---- internals -------------------------------------------------------
+
+    /// Hands every due request to a free user.
+    fn start_due(&mut self, now: Instant) {
+        let Phase::Running { t0, end } = self.phase else { return };
+        if now >= end {
+            self.begin_drain(now);
+            return;
+        }
+        loop {
+            if self.config.max_requests.is_some_and(|limit| self.next >= limit) {
+                self.stopped_by_limit = true;
+                self.begin_drain(now);
+                return;
+            }
+            let intended = match self.pacer {
+                Some(p) => {
+                    let at = t0 + p.intended(self.next);
+                    if at > now || at >= end {
+                        return;
+                    }
+                    at
+                }
+                None => now,
+            };
+            let Some(u) = self.idle.pop_front() else { return };
+            self.next += 1;
+            self.in_flight += 1;
+            self.users[u].req = Some(InFlight { intended, sent: None, first_byte: None });
+            match self.users[u].conn.state() {
+                ConnState::Idle => self.send(u, now),
+                _ => self.connect(u, now),
+            }
+        }
+    }
+
+    fn connect(&mut self, u: usize, now: Instant) {
+        let user = &mut self.users[u];
+        user.conn.start_connect();
+        user.connect_started = now;
+        self.connecting.push_back(u, now + self.config.connect_timeout);
+        self.outputs.push_back(Output::Connect(ConnId(u)));
+    }
+
+    fn send(&mut self, u: usize, now: Instant) {
+        let user = &mut self.users[u];
+        user.conn.send();
+        let Some(req) = &mut user.req else { return };
+        req.sent = Some(now);
+        let lag = now.checked_duration_since(req.intended).unwrap_or_default();
+        self.stats.record_send(lag, self.template.bytes().len());
+        self.responding.push_back(u, now + self.config.timeout);
+        self.outputs.push_back(Output::Send(ConnId(u)));
+    }
+
+    fn connect_failed(&mut self, u: usize, now: Instant, kind: ErrorKind, message: &dyn fmt::Display) {
+        self.connecting.remove(u);
+        self.stats.connect_failures += 1;
+        if self.users[u].req.is_some() {
+            self.fail(u, now, kind, message);
+        } else {
+            self.stats.note_example(kind, message);
+        }
+        self.outputs.push_back(Output::Close(ConnId(u)));
+        let user = &mut self.users[u];
+        user.conn.back_off();
+        user.failures = user.failures.saturating_add(1);
+        let delay = BACKOFF_MIN.saturating_mul(1 << (user.failures - 1).min(16)).min(BACKOFF_MAX);
+        self.backoff.push(Reverse((now + delay, u)));
+        self.warmup_progress();
+        self.finish_if_drained(now);
+    }
+
+    fn finish_if_drained(&mut self, now: Instant) {
+        if let (Phase::Draining { t0, .. }, 0) = (self.phase, self.in_flight) {
+            self.finish(now, Some(t0));
+        }
+    }
+
+    fn warmup_progress(&mut self) {
+        if let Phase::Warmup { pending } = &mut self.phase {
+            *pending -= 1;
+            if *pending == 0 {
+                self.phase = Phase::Ready;
+            }
+        }
+    }
+
+    fn since_t0(&self, now: Instant) -> Duration {
+        match self.phase {
+            Phase::Running { t0, .. } | Phase::Draining { t0, .. } => now.checked_duration_since(t0).unwrap_or_default(),
+            _ => Duration::ZERO,
+        }
+    }
+
+    fn complete(&mut self, u: usize, now: Instant, status: u16) {
+        self.responding.remove(u);
+        let Some(req) = self.users[u].req.take() else { return };
+        self.in_flight -= 1;
+        let sent = req.sent.unwrap_or(req.intended);
+        let since = |t: Instant| now.checked_duration_since(t).unwrap_or_default();
+        let ttfb = req.first_byte.unwrap_or(now).checked_duration_since(sent).unwrap_or_default();
+        self.stats.record_response(self.since_t0(now), status, since(req.intended), since(sent), ttfb);
+    }
+
+    fn fail(&mut self, u: usize, now: Instant, kind: ErrorKind, message: &dyn fmt::Display) {
+        self.responding.remove(u);
+        if self.users[u].req.take().is_some() {
+            self.in_flight -= 1;
+            self.stats.record_failure(self.since_t0(now), kind, message);
+        }
+    }
+
+    /// Drops the socket of `u`; the user reconnects for its next request.
+    fn close(&mut self, u: usize) {
+        self.connecting.remove(u);
+        self.users[u].conn.close();
+        self.outputs.push_back(Output::Close(ConnId(u)));
+    }
+
+    /// `u` finished its request; it is free for the next one.
+    fn free(&mut self, u: usize, now: Instant) {
+        if self.users[u].conn.state() == ConnState::Backoff {
+            return;
+        }
+        self.idle.push_back(u);
+        self.finish_if_drained(now);
+    }
+
+    fn begin_drain(&mut self, now: Instant) {
+        let Phase::Running { t0, end } = self.phase else { return };
+        let stop = now.min(end);
+        let window = stop.checked_duration_since(t0).unwrap_or_default();
+        let due = match self.pacer {
+            Some(p) => p.count_before(window),
+            None => self.next,
+        };
+        let due = self.config.max_requests.map_or(due, |limit| due.min(limit));
+        self.stats.unsent = due.saturating_sub(self.next);
+        self.stats.scheduled = self.next + self.stats.unsent;
+        self.stats.duration = window;
+        let wait = self.config.timeout.min(MAX_DRAIN);
+        self.phase = Phase::Draining { t0, until: now + wait };
+        if self.in_flight == 0 {
+            self.finish(now, Some(t0));
+        }
+    }
+
+    fn finish(&mut self, now: Instant, t0: Option<Instant>) {
+        if let (Some(t0), true) = (t0, self.stopped_by_limit) {
+            // Stopped by --requests: the run lasted until its last response.
+            self.stats.duration = now.checked_duration_since(t0).unwrap_or_default();
+        }
+        for u in 0..self.users.len() {
+            if self.users[u].req.take().is_some() {
+                self.stats.unfinished += 1;
+            }
+            self.responding.remove(u);
+            self.connecting.remove(u);
+            if !matches!(self.users[u].conn.state(), ConnState::Disconnected | ConnState::Backoff) {
+                self.close(u);
+            }
+        }
+        self.in_flight = 0;
+        self.idle.clear();
+        self.backoff.clear();
+        self.stats.finish();
+        self.phase = Phase::Finished;
+    }
+}

@@ -1,0 +1,22 @@
+//! Types that cross the boundary between the engine and its driver. Data
+//! only, no logic.
+
+/// A user's connection slot: an index `0..users`, stable for the whole run.
+/// The driver uses the same index for its socket slot and poll token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub usize);
+
+/// An action the engine asks of its driver, from [`crate::Engine::poll_output`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Output {
+    /// Open a new connection to the target for this slot, then report
+    /// [`crate::Engine::handle_connected`] or
+    /// [`crate::Engine::handle_connect_failed`].
+    Connect(ConnId),
+    /// Write [`crate::Engine::request_bytes`] to this slot's connection,
+    /// keeping any unwritten tail until the socket is writable.
+    Send(ConnId),
+    /// Close this slot's connection (if any) and forget its pending bytes.
+    Close(ConnId),
+}

@@ -1,0 +1,57 @@
+//! volley-core: the sans-io heart of the volley HTTP load generator.
+//!
+//! This crate contains no networking code, starts no threads and never
+//! reads a clock: every method that depends on time takes `now: Instant`
+//! from its caller, and every byte comes in through a handler and goes out
+//! as an instruction to the caller. That makes the whole protocol and
+//! pacing logic testable in virtual time, and lets one driver (the mio loop
+//! in `volley-driver`) or another (a simulator in tests) run it unchanged.
+//!
+//! ```text
+//!            ┌──────────── driver (sockets, clock) ────────────┐
+//!            │ now = Instant::now()                            │
+//!  events ──►│ engine.handle_connected / handle_data /         │
+//!            │        handle_eof / handle_error / handle_timeout│
+//!            │ while let Some(out) = engine.poll_output(now) { │──► Connect / Send / Close
+//!            │     act on out                                  │
+//!            │ }                                               │
+//!            │ sleep until engine.poll_timeout()               │
+//!            └─────────────────────────────────────────────────┘
+//! ```
+//!
+//! - [`Engine`]: a fixed pool of users fed by an arrival schedule (SPEC §2).
+//! - [`RequestTemplate`]: the request rendered once, written as-is.
+//! - [`response`] and [`body`]: response heads via httparse and RFC 9112
+//!   body framing; bodies are counted, never stored.
+//! - [`Pacer`]: the intended start time of request k, computed from k.
+//! - [`Stats`]: HDR histograms and counters; memory independent of run length.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod body;
+mod conn;
+mod engine;
+pub mod error;
+mod event;
+pub mod pacer;
+pub mod request;
+pub mod response;
+pub mod stats;
+mod timer;
+
+pub(crate) use std::time::{Duration, Instant};
+
+pub use engine::{Config, Engine, Wake, MAX_DRAIN};
+pub use error::{ErrorKind, ParseError};
+pub use event::{ConnId, Output};
+pub use pacer::{Pacer, Rate};
+pub use request::{RequestError, RequestSpec, RequestTemplate};
+pub use response::{reason_phrase, MAX_HEADERS, MAX_HEAD_BYTES};
+pub use stats::{Second, Stats};
+
+/// Internals for fuzz targets, only with `--cfg fuzzing`.
+#[cfg(fuzzing)]
+pub mod fuzzing {
+    pub use crate::conn::{Conn, Feed};
+}

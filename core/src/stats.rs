@@ -1,0 +1,404 @@
+//! Statistics: HDR histograms, status and error counts, a per-second timeline.
+//!
+//! Memory is constant in the number of requests: histograms have a fixed
+//! size and the timeline grows by one small row per second of run.
+
+use hdrhistogram::Histogram;
+
+use crate::error::ErrorKind;
+use crate::Duration;
+
+/// Highest value the histograms track: one hour, in microseconds.
+pub const HIGHEST_US: u64 = 3_600_000_000;
+/// Significant decimal digits the histograms keep.
+pub const SIGFIGS: u8 = 3;
+/// Status codes are counted in a table of this size (httparse accepts
+/// three digits).
+const STATUS_TABLE: usize = 1000;
+
+/// A new empty histogram of microseconds, 1 µs to 1 h, 3 significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    // ok: the bounds are constants that hdrhistogram accepts.
+    Histogram::new_with_bounds(1, HIGHEST_US, SIGFIGS).expect("valid histogram bounds")
+}
+
+fn record(h: &mut Histogram<u64>, d: Duration) {
+    h.saturating_record(u64::try_from(d.as_micros()).unwrap_or(HIGHEST_US));
+}
+
+/// One second of the run, counted from `t0`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Second {
+    /// Seconds since `t0` at which this row starts.
+    pub second: u32,
+    /// Requests that completed (any status) within this second.
+    pub completed: u64,
+    /// Requests that failed within this second, plus completed ones whose
+    /// status was not 2xx or 3xx.
+    pub errors: u64,
+    /// Median latency of the completions in this second, µs.
+    pub p50_us: u64,
+    /// 99th percentile latency of the completions in this second, µs.
+    pub p99_us: u64,
+    /// Highest latency of the completions in this second, µs.
+    pub max_us: u64,
+}
+
+/// The first error message seen for each kind, for the report.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Examples(pub [Option<String>; ErrorKind::COUNT]);
+
+/// Everything measured by one engine, or merged from several.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Stats {
+    /// End of response − intended time (honest under coordinated omission).
+    pub latency: Histogram<u64>,
+    /// End of response − start of the write.
+    pub service: Histogram<u64>,
+    /// First response byte − start of the write.
+    pub ttfb: Histogram<u64>,
+    /// TCP connect time of each new connection.
+    pub connect: Histogram<u64>,
+    /// Start of the write − intended time: how late requests left.
+    pub send_lag: Histogram<u64>,
+    /// Completed responses by status code.
+    status: Box<[u64; STATUS_TABLE]>,
+    /// Failed requests by kind.
+    pub errors: [u64; ErrorKind::COUNT],
+    /// One example message per error kind.
+    pub examples: Examples,
+    /// Requests intended to start within the run.
+    pub scheduled: u64,
+    /// Requests whose write started.
+    pub sent: u64,
+    /// Requests that got a complete response.
+    pub completed: u64,
+    /// Requests that failed (see `errors`).
+    pub failed: u64,
+    /// Requests still in flight when the run ended.
+    pub unfinished: u64,
+    /// Requests still waiting for a free user when the run ended.
+    pub unsent: u64,
+    /// Response bytes received.
+    pub bytes_in: u64,
+    /// Request bytes sent.
+    pub bytes_out: u64,
+    /// TCP connections established.
+    pub connections: u64,
+    /// Connect attempts that failed, including those before `t0`.
+    pub connect_failures: u64,
+    /// Time from `t0` to the last completion or failure.
+    pub elapsed: Duration,
+    /// The sending window: from `t0` until no new request could start (the
+    /// end of `--duration`, a stop, or the last response when
+    /// `--requests` ended the run). The achieved rate is counted over it.
+    pub duration: Duration,
+    /// Per-second rows, in order, possibly with gaps for idle seconds.
+    pub timeline: Vec<Second>,
+    current: Current,
+}
+
+/// The second being filled.
+#[derive(Clone, Debug)]
+struct Current {
+    second: u32,
+    completed: u64,
+    errors: u64,
+    latency: Histogram<u64>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stats {
+    /// Empty statistics.
+    pub fn new() -> Self {
+        Self {
+            latency: new_histogram(),
+            service: new_histogram(),
+            ttfb: new_histogram(),
+            connect: new_histogram(),
+            send_lag: new_histogram(),
+            status: Box::new([0; STATUS_TABLE]),
+            errors: [0; ErrorKind::COUNT],
+            examples: Examples::default(),
+            scheduled: 0,
+            sent: 0,
+            completed: 0,
+            failed: 0,
+            unfinished: 0,
+            unsent: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            connections: 0,
+            connect_failures: 0,
+            elapsed: Duration::ZERO,
+            duration: Duration::ZERO,
+            timeline: Vec::new(),
+            current: Current {
+                second: 0,
+                completed: 0,
+                errors: 0,
+                // 2 significant digits is plenty for a per-second p99 and
+                // keeps this histogram small.
+                // ok: constant bounds.
+                latency: Histogram::new_with_bounds(1, HIGHEST_US, 2).expect("valid histogram bounds"),
+            },
+        }
+    }
+
+    /// Every status code seen, with its count, in ascending order.
+    pub fn statuses(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        self.status.iter().enumerate().filter(|(_, &n)| n > 0).map(|(code, &n)| (code as u16, n))
+    }
+
+    /// Adds `n` responses with `status` (used when merging saved results).
+    pub fn add_status(&mut self, status: u16, n: u64) {
+        self.status[usize::from(status).min(STATUS_TABLE - 1)] += n;
+    }
+
+    /// Completed responses whose status is not 2xx or 3xx.
+    pub fn non_success(&self) -> u64 {
+        self.statuses().filter(|(c, _)| !(200..400).contains(c)).map(|(_, n)| n).sum()
+    }
+
+    /// Completed responses per second of the sending window.
+    pub fn achieved_rps(&self) -> f64 {
+        let secs = self.duration.as_secs_f64();
+        if secs > 0.0 { self.completed as f64 / secs } else { 0.0 }
+    }
+
+    /// `scheduled = completed + failed + unfinished + unsent` (SPEC §2).
+    pub fn identity_holds(&self) -> bool {
+        self.scheduled == self.completed + self.failed + self.unfinished + self.unsent
+    }
+
+    /// A completed response.
+    pub(crate) fn record_response(
+        &mut self,
+        since_t0: Duration,
+        status: u16,
+        latency: Duration,
+        service: Duration,
+        ttfb: Duration,
+    ) {
+        self.completed += 1;
+        self.add_status(status, 1);
+        record(&mut self.latency, latency);
+        record(&mut self.service, service);
+        record(&mut self.ttfb, ttfb);
+        self.elapsed = self.elapsed.max(since_t0);
+        self.roll(since_t0);
+        self.current.completed += 1;
+        self.current.errors += u64::from(!(200..400).contains(&status));
+        record(&mut self.current.latency, latency);
+    }
+
+    /// A failed request.
+    pub(crate) fn record_failure(&mut self, since_t0: Duration, kind: ErrorKind, message: &dyn std::fmt::Display) {
+        self.failed += 1;
+        self.note_error(kind, message);
+        self.elapsed = self.elapsed.max(since_t0);
+        self.roll(since_t0);
+        self.current.errors += 1;
+    }
+
+    /// Counts an error kind's example without counting a request (connect
+    /// failures before `t0`).
+    pub(crate) fn note_example(&mut self, kind: ErrorKind, message: &dyn std::fmt::Display) {
+        let slot = &mut self.examples.0[kind.index()];
+        if slot.is_none() {
+            *slot = Some(message.to_string());
+        }
+    }
+
+    fn note_error(&mut self, kind: ErrorKind, message: &dyn std::fmt::Display) {
+        self.errors[kind.index()] += 1;
+        self.note_example(kind, message);
+    }
+
+    pub(crate) fn record_send(&mut self, lag: Duration, bytes: usize) {
+        self.sent += 1;
+        self.bytes_out += bytes as u64;
+        record(&mut self.send_lag, lag);
+    }
+
+    pub(crate) fn record_connect(&mut self, took: Duration) {
+        self.connections += 1;
+        record(&mut self.connect, took);
+    }
+
+    /// Closes the current second if `since_t0` is past it.
+    fn roll(&mut self, since_t0: Duration) {
+        let second = u32::try_from(since_t0.as_secs()).unwrap_or(u32::MAX);
+        if second != self.current.second {
+            self.close_second();
+            self.current.second = second;
+        }
+    }
+
+    fn close_second(&mut self) {
+        let c = &mut self.current;
+        if c.completed == 0 && c.errors == 0 {
+            return;
+        }
+        let h = &c.latency;
+        let row = Second {
+            second: c.second,
+            completed: c.completed,
+            errors: c.errors,
+            p50_us: if h.is_empty() { 0 } else { h.value_at_quantile(0.5) },
+            p99_us: if h.is_empty() { 0 } else { h.value_at_quantile(0.99) },
+            max_us: if h.is_empty() { 0 } else { h.max() },
+        };
+        self.timeline.push(row);
+        c.completed = 0;
+        c.errors = 0;
+        c.latency.reset();
+    }
+
+    /// The latest closed second, for live progress.
+    pub fn last_second(&self) -> Option<&Second> {
+        self.timeline.last()
+    }
+
+    /// Closes the second in progress; call once when the run has ended.
+    pub fn finish(&mut self) {
+        self.close_second();
+    }
+
+    /// Adds `other` into `self` exactly: counts add, histograms add, the
+    /// timelines align on their second. Per-second percentiles of seconds
+    /// present in both take the higher value (an upper bound), since the
+    /// per-second histograms are not kept.
+    pub fn merge(&mut self, other: &Self) {
+        for (a, b) in [
+            (&mut self.latency, &other.latency),
+            (&mut self.service, &other.service),
+            (&mut self.ttfb, &other.ttfb),
+            (&mut self.connect, &other.connect),
+            (&mut self.send_lag, &other.send_lag),
+        ] {
+            // ok: both have the same bounds, so add cannot fail.
+            a.add(b).expect("histograms with equal bounds");
+        }
+        for (a, b) in self.status.iter_mut().zip(other.status.iter()) {
+            *a += b;
+        }
+        for (a, b) in self.errors.iter_mut().zip(other.errors) {
+            *a += b;
+        }
+        for (a, b) in self.examples.0.iter_mut().zip(&other.examples.0) {
+            if a.is_none() {
+                a.clone_from(b);
+            }
+        }
+        self.scheduled += other.scheduled;
+        self.sent += other.sent;
+        self.completed += other.completed;
+        self.failed += other.failed;
+        self.unfinished += other.unfinished;
+        self.unsent += other.unsent;
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.connections += other.connections;
+        self.connect_failures += other.connect_failures;
+        self.elapsed = self.elapsed.max(other.elapsed);
+        self.duration = self.duration.max(other.duration);
+        self.timeline = merge_timelines(&self.timeline, &other.timeline);
+    }
+}
+
+fn merge_timelines(a: &[Second], b: &[Second]) -> Vec<Second> {
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let row = match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x.second == y.second => {
+                i += 1;
+                j += 1;
+                Second {
+                    second: x.second,
+                    completed: x.completed + y.completed,
+                    errors: x.errors + y.errors,
+                    p50_us: x.p50_us.max(y.p50_us),
+                    p99_us: x.p99_us.max(y.p99_us),
+                    max_us: x.max_us.max(y.max_us),
+                }
+            }
+            (Some(x), Some(y)) if x.second < y.second => {
+                i += 1;
+                *x
+            }
+            (Some(x), None) => {
+                i += 1;
+                *x
+            }
+            (_, Some(y)) => {
+                j += 1;
+                *y
+            }
+            (None, None) => break,
+        };
+        out.push(row);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn timeline_rolls_per_second() {
+        let mut s = Stats::new();
+        s.record_response(ms(100), 200, ms(5), ms(4), ms(1));
+        s.record_response(ms(900), 500, ms(7), ms(4), ms(1));
+        s.record_response(ms(2500), 200, ms(9), ms(4), ms(1));
+        s.record_failure(ms(2600), ErrorKind::Timeout, &"late");
+        s.finish();
+        assert_eq!(s.timeline.len(), 2);
+        assert_eq!((s.timeline[0].second, s.timeline[0].completed, s.timeline[0].errors), (0, 2, 1));
+        assert_eq!((s.timeline[1].second, s.timeline[1].completed, s.timeline[1].errors), (2, 1, 1));
+        assert_eq!(s.non_success(), 1);
+        assert_eq!(s.examples.0[ErrorKind::Timeout.index()].as_deref(), Some("late"));
+    }
+
+    #[test]
+    fn merge_is_exact() {
+        let mut a = Stats::new();
+        let mut b = Stats::new();
+        let mut both = Stats::new();
+        for i in 0..1000u64 {
+            let (s, d) = if i % 3 == 0 { (&mut a, ms(i)) } else { (&mut b, ms(i * 2)) };
+            s.record_response(ms(i * 10), 200 + (i % 2) as u16, d, d, d);
+            both.record_response(ms(i * 10), 200 + (i % 2) as u16, d, d, d);
+        }
+        a.finish();
+        b.finish();
+        both.finish();
+        a.merge(&b);
+        assert_eq!(a.latency, both.latency);
+        assert_eq!(a.completed, 1000);
+        assert_eq!(a.statuses().collect::<Vec<_>>(), both.statuses().collect::<Vec<_>>());
+        let seconds: Vec<_> = a.timeline.iter().map(|r| (r.second, r.completed)).collect();
+        let expected: Vec<_> = both.timeline.iter().map(|r| (r.second, r.completed)).collect();
+        assert_eq!(seconds, expected);
+    }
+
+    #[test]
+    fn huge_values_saturate() {
+        let mut s = Stats::new();
+        s.record_response(Duration::from_secs(10_000), 200, Duration::from_secs(10_000), ms(1), ms(1));
+        assert_eq!(s.latency.len(), 1);
+        assert!(s.latency.max() >= HIGHEST_US / 2);
+    }
+}
