@@ -1,1 +1,153 @@
-fn main() {}
+//! volley: an HTTP load generator. See README.md.
+
+mod args;
+mod plan;
+mod progress;
+mod report;
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use volley_driver::server::{parse_status_mix, ServeConfig, Server};
+use volley_driver::{Control, RunPlan};
+
+use crate::args::{Cli, Command, OutputFormat, RunArgs, ServeArgs};
+use crate::plan::{Defaults, Plan, UsageError, RUN_DEFAULTS};
+use crate::report::RunInfo;
+
+/// Exit codes (SPEC §5).
+const EXIT_OK: u8 = 0;
+const EXIT_NOT_RUN: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(err) => {
+            if let Some(u) = err.downcast_ref::<UsageError>() {
+                eprintln!("volley: {u}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+            if err.chain().any(|e| e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)) {
+                return ExitCode::from(EXIT_OK);
+            }
+            eprintln!("volley: {err:#}");
+            ExitCode::from(EXIT_NOT_RUN)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind as K;
+            if matches!(e.kind(), K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand) {
+                e.print()?;
+                return Ok(ExitCode::from(EXIT_OK));
+            }
+            // One line: clap's first line, without its "error: " prefix.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            return Err(UsageError(format!("{first} (see volley --help)")).into());
+        }
+    };
+    match cli.command {
+        Some(Command::Serve(a)) => serve(&a),
+        Some(Command::Demo(a)) => demo(a),
+        None => load_test(&cli.run, RUN_DEFAULTS),
+    }
+}
+
+fn load_test(args: &RunArgs, defaults: Defaults) -> anyhow::Result<ExitCode> {
+    let plan = plan::build(args, defaults)?;
+    volley_driver::ensure_fd_limit(plan.config.users).map_err(|e| UsageError(format!("--users {}: {e}", plan.config.users)))?;
+    let addr = plan::resolve(&plan.target).map_err(anyhow::Error::msg)?;
+    execute(&plan, addr)
+}
+
+fn execute(plan: &Plan, addr: std::net::SocketAddr) -> anyhow::Result<ExitCode> {
+    let engines = plan.config.split(plan.threads);
+    let control = Arc::new(Control::new(engines.len()));
+    {
+        let control = Arc::clone(&control);
+        // A second Ctrl-C stops waiting for in-flight requests.
+        let _ = ctrlc::set_handler(move || control.stop());
+    }
+    let info = RunInfo {
+        method: plan.method.clone(),
+        url: plan.target.url.clone(),
+        duration: plan.config.duration,
+        target_rps: plan.config.rate.rps(),
+        users: plan.config.users,
+        threads: engines.len(),
+        keep_alive: plan.config.keep_alive,
+        timeout: plan.config.timeout,
+    };
+    let progress = (!plan.quiet && io::stderr().is_terminal())
+        .then(|| progress::Progress::start(Arc::clone(&control), plan.config.duration));
+    let run_plan = RunPlan { addr, template: plan.template.clone(), engines };
+    let stats = volley_driver::run(run_plan, control).context("the run failed")?;
+    drop(progress);
+
+    let mut out = io::stdout().lock();
+    match plan.output {
+        OutputFormat::Text => report::render_text(&info, &stats, &mut out)?,
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report::to_json(&info, &stats))?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    if stats.completed == 0 && stats.scheduled > 0 {
+        return Ok(ExitCode::from(EXIT_NOT_RUN));
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+fn serve_config(a: &ServeArgs) -> Result<ServeConfig, UsageError> {
+    let listen = a.listen.parse().map_err(|_| UsageError(format!("--listen {:?}: expected an address such as 127.0.0.1:8080", a.listen)))?;
+    let delay = plan::parse_duration(&a.delay)
+        .ok_or_else(|| UsageError(format!("--delay {:?}: expected a duration such as 2ms or 0", a.delay)))?;
+    let statuses = parse_status_mix(&a.status).map_err(|e| UsageError(format!("--status {:?}: {e}", a.status)))?;
+    Ok(ServeConfig { listen, delay, statuses, body_size: a.body_size })
+}
+
+fn serve(a: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = serve_config(a)?;
+    let server = Server::bind(config.clone()).with_context(|| format!("cannot listen on {}", config.listen))?;
+    let handle = server.shutdown_handle();
+    let _ = ctrlc::set_handler(move || handle.shutdown());
+    eprintln!("volley serve: listening on http://{}/ (Ctrl-C to stop)", server.local_addr());
+    let stats = server.run()?;
+    eprintln!("volley serve: {} connections, {} requests", stats.connections, stats.requests);
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+fn demo(mut args: RunArgs) -> anyhow::Result<ExitCode> {
+    if args.url.is_some() || args.url_positional.is_some() {
+        return Err(UsageError("volley demo runs against its own built-in target; drop the URL".into()).into());
+    }
+    let config = ServeConfig {
+        listen: "127.0.0.1:0".parse()?,
+        delay: Duration::from_millis(2),
+        statuses: vec![(200, 99), (503, 1)],
+        body_size: 64,
+    };
+    let server = Server::spawn(config).context("cannot start the built-in target")?;
+    args.url = Some(format!("http://{}/demo", server.addr()));
+    let defaults = Defaults { rps: Some("1000"), users: Some("20"), duration: "5s" };
+    let plan = plan::build(&args, defaults)?;
+    eprintln!(
+        "volley demo: built-in target at http://{}/ answers after 2 ms, 1% with 503",
+        server.addr()
+    );
+    let code = execute(&plan, server.addr());
+    drop(server);
+    code
+}

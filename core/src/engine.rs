@@ -26,16 +26,18 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 pub struct Config {
     /// Concurrent users, each with one connection and at most one request.
     pub users: usize,
-    /// Arrival rate of this engine.
+    /// Arrival rate of the whole run (all engines together).
     pub rate: Rate,
     /// How long requests start after `t0`.
     pub duration: Duration,
-    /// Stop after this many requests started, if set.
+    /// Stop after this many requests of the whole run started, if set.
     pub max_requests: Option<u64>,
     /// The rate rises linearly from 0 over this time.
     pub ramp_up: Duration,
-    /// Shift of this engine's schedule, so several engines interleave.
-    pub schedule_offset: Duration,
+    /// This engine takes every `stride`-th request of the run...
+    pub stride: u64,
+    /// ... starting with request `phase` (`phase < stride`).
+    pub phase: u64,
     /// Limit from the start of the write to the end of the response.
     pub timeout: Duration,
     /// Limit for establishing a connection.
@@ -45,6 +47,27 @@ pub struct Config {
 }
 
 impl Config {
+    /// Splits this plan across `n` engines (threads or shards): users are
+    /// divided as evenly as possible, and engine i takes global requests
+    /// i, i+n, i+2n, ... of the schedule. Engines with no user are dropped.
+    pub fn split(&self, n: usize) -> Vec<Self> {
+        let n = n.clamp(1, self.users.max(1));
+        (0..n)
+            .map(|i| Self {
+                users: self.users / n + usize::from(i < self.users % n),
+                stride: self.stride * n as u64,
+                phase: self.phase + self.stride * i as u64,
+                ..self.clone()
+            })
+            .collect()
+    }
+
+    /// How many requests this engine may start under `max_requests`: the
+    /// global indices `phase + k·stride` below the limit.
+    fn request_quota(&self) -> Option<u64> {
+        self.max_requests.map(|n| n.saturating_sub(self.phase).div_ceil(self.stride))
+    }
+
     /// A config with the SPEC's defaults: 10 s, 30 s timeout, 5 s connect
     /// timeout, keep-alive, no ramp, no request limit.
     pub fn new(users: usize, rate: Rate) -> Self {
@@ -54,7 +77,8 @@ impl Config {
             duration: Duration::from_secs(10),
             max_requests: None,
             ramp_up: Duration::ZERO,
-            schedule_offset: Duration::ZERO,
+            stride: 1,
+            phase: 0,
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(5),
             keep_alive: true,
@@ -143,6 +167,8 @@ pub struct Engine {
     /// Index of the next request to start.
     next: u64,
     in_flight: usize,
+    /// This engine's share of `max_requests`.
+    quota: Option<u64>,
     stopped_by_limit: bool,
     stats: Stats,
 }
@@ -151,7 +177,7 @@ impl Engine {
     /// An engine that starts connecting all its users at `now`.
     pub fn new(config: Config, template: RequestTemplate, now: Instant) -> Self {
         let pacer = match config.rate {
-            Rate::Fixed { milli_rps } => Some(Pacer::new(milli_rps, config.ramp_up, config.schedule_offset)),
+            Rate::Fixed { milli_rps } => Some(Pacer::new(milli_rps, config.ramp_up, config.stride, config.phase)),
             Rate::Max => None,
         };
         let n = config.users;
@@ -165,6 +191,7 @@ impl Engine {
             phase: Phase::Warmup { pending: n },
             next: 0,
             in_flight: 0,
+            quota: config.request_quota(),
             stopped_by_limit: false,
             stats: Stats::new(),
             config,
@@ -212,7 +239,7 @@ impl Engine {
     }
 
     /// Starts the schedule: request 0 is intended at `t0` (plus the
-    /// schedule offset). Ignored unless the engine is ready.
+    /// engine's phase). Ignored unless the engine is ready.
     pub fn handle_start(&mut self, t0: Instant) {
         if matches!(self.phase, Phase::Warmup { .. } | Phase::Ready) {
             self.phase = Phase::Running { t0, end: t0 + self.config.duration };
@@ -419,7 +446,7 @@ impl Engine {
             return;
         }
         loop {
-            if self.config.max_requests.is_some_and(|limit| self.next >= limit) {
+            if self.quota.is_some_and(|limit| self.next >= limit) {
                 self.stopped_by_limit = true;
                 self.begin_drain(now);
                 return;
@@ -546,7 +573,7 @@ impl Engine {
             Some(p) => p.count_before(window),
             None => self.next,
         };
-        let due = self.config.max_requests.map_or(due, |limit| due.min(limit));
+        let due = self.quota.map_or(due, |limit| due.min(limit));
         self.stats.unsent = due.saturating_sub(self.next);
         self.stats.scheduled = self.next + self.stats.unsent;
         self.stats.duration = window;
@@ -577,5 +604,29 @@ impl Engine {
         self.backoff.clear();
         self.stats.finish();
         self.phase = Phase::Finished;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_divides_users_and_requests_exactly() {
+        let mut plan = Config::new(10, Rate::Max);
+        plan.max_requests = Some(100);
+        let parts = plan.split(3);
+        assert_eq!(parts.iter().map(|c| c.users).collect::<Vec<_>>(), [4, 3, 3]);
+        assert_eq!(parts.iter().map(|c| (c.stride, c.phase)).collect::<Vec<_>>(), [(3, 0), (3, 1), (3, 2)]);
+        assert_eq!(parts.iter().map(|c| c.request_quota().unwrap()).sum::<u64>(), 100);
+        // Splitting a split (shards, then threads) keeps the global schedule.
+        let nested: Vec<_> = parts.iter().flat_map(|c| c.split(2)).collect();
+        let mut phases: Vec<_> = nested.iter().map(|c| c.phase).collect();
+        phases.sort();
+        assert_eq!(phases, [0, 1, 2, 3, 4, 5]);
+        assert!(nested.iter().all(|c| c.stride == 6));
+        assert_eq!(nested.iter().map(|c| c.request_quota().unwrap()).sum::<u64>(), 100);
+        // Never more engines than users.
+        assert_eq!(Config::new(2, Rate::Max).split(8).len(), 2);
     }
 }

@@ -40,29 +40,42 @@ impl Rate {
     }
 }
 
-/// The schedule of one engine: intended times relative to its `t0`.
+/// The schedule of one engine: intended times relative to the common `t0`.
+///
+/// Several engines (threads, shards) share one global schedule at the total
+/// rate: engine `phase` of `stride` takes global requests `phase`,
+/// `phase + stride`, `phase + 2·stride`, ... Together they make the single
+/// evenly spaced schedule exactly, with no rounding of a per-engine rate.
 #[derive(Clone, Copy, Debug)]
 pub struct Pacer {
     milli_rps: u64,
     ramp_up: Duration,
-    offset: Duration,
+    stride: u64,
+    phase: u64,
 }
 
 impl Pacer {
-    /// A schedule at `milli_rps` requests per 1,000 s that rises linearly
-    /// from 0 over `ramp_up`, every time shifted by `offset` (so that
-    /// several engines together make one evenly spaced schedule).
-    pub fn new(milli_rps: u64, ramp_up: Duration, offset: Duration) -> Self {
+    /// A schedule at `milli_rps` requests per 1,000 s in total, rising
+    /// linearly from 0 over `ramp_up`, of which this engine takes every
+    /// `stride`-th request starting at `phase`.
+    pub fn new(milli_rps: u64, ramp_up: Duration, stride: u64, phase: u64) -> Self {
         assert!(milli_rps > 0, "a fixed rate must be positive");
-        Self { milli_rps, ramp_up, offset }
+        assert!(phase < stride, "phase must be below stride");
+        Self { milli_rps, ramp_up, stride, phase }
     }
 
-    /// Intended start of request `k`, as time since `t0`.
+    /// The global index of this engine's request `k`.
+    pub fn global_index(&self, k: u64) -> u64 {
+        k.saturating_mul(self.stride).saturating_add(self.phase)
+    }
+
+    /// Intended start of this engine's request `k`, as time since `t0`.
     pub fn intended(&self, k: u64) -> Duration {
-        self.offset + self.unshifted(k)
+        self.global(self.global_index(k))
     }
 
-    fn unshifted(&self, k: u64) -> Duration {
+    /// Intended start of global request `k`.
+    fn global(&self, k: u64) -> Duration {
         if self.ramp_up.is_zero() {
             return self.steady(k as u128);
         }
@@ -88,7 +101,8 @@ impl Pacer {
         Duration::new((nanos / 1_000_000_000) as u64, (nanos % 1_000_000_000) as u32)
     }
 
-    /// How many requests are intended strictly before `elapsed` since `t0`.
+    /// How many of this engine's requests are intended strictly before
+    /// `elapsed` since `t0`.
     pub fn count_before(&self, elapsed: Duration) -> u64 {
         // intended() is monotonic: binary search for the first k at or after.
         let (mut lo, mut hi) = (0u64, 1u64);
@@ -115,7 +129,7 @@ mod tests {
     fn exact_without_drift_over_ten_million() {
         // 3 req/s: the period (333,333,333.3 ns) is not a whole number of
         // nanoseconds, the case where adding periods drifts.
-        let p = Pacer::new(3_000, Duration::ZERO, Duration::ZERO);
+        let p = Pacer::new(3_000, Duration::ZERO, 1, 0);
         let mut prev = Duration::ZERO;
         for k in (0..10_000_000u64).step_by(997) {
             let t = p.intended(k);
@@ -132,7 +146,7 @@ mod tests {
     #[test]
     fn fractional_rate() {
         let Some(Rate::Fixed { milli_rps }) = Rate::per_second(0.5) else { panic!() };
-        let p = Pacer::new(milli_rps, Duration::ZERO, Duration::ZERO);
+        let p = Pacer::new(milli_rps, Duration::ZERO, 1, 0);
         assert_eq!(p.intended(3), Duration::from_secs(6));
         assert_eq!(Rate::per_second(0.0), None);
         assert_eq!(Rate::per_second(-1.0), None);
@@ -140,20 +154,22 @@ mod tests {
     }
 
     #[test]
-    fn offset_interleaves_two_schedules() {
-        // Two engines at 500/s offset by 1 ms make one schedule at 1000/s.
-        let a = Pacer::new(500_000, Duration::ZERO, Duration::ZERO);
-        let b = Pacer::new(500_000, Duration::ZERO, Duration::from_millis(1));
-        let mut all: Vec<_> = (0..1000).flat_map(|k| [a.intended(k), b.intended(k)]).collect();
+    fn strided_engines_interleave_exactly() {
+        // Three engines sharing 1000/s make one schedule at 1000/s, even
+        // though 1000/3 is not a whole rate.
+        let engines: Vec<_> = (0..3).map(|i| Pacer::new(1_000_000, Duration::ZERO, 3, i)).collect();
+        let mut all: Vec<_> = (0..1000).flat_map(|k| engines.iter().map(move |p| p.intended(k))).collect();
         all.sort();
         for (k, t) in all.iter().enumerate() {
             assert_eq!(*t, Duration::from_millis(k as u64));
         }
+        let total: u64 = engines.iter().map(|p| p.count_before(Duration::from_secs(1))).sum();
+        assert_eq!(total, 1000);
     }
 
     #[test]
     fn count_before_matches_intended() {
-        let p = Pacer::new(1_000_000, Duration::ZERO, Duration::ZERO);
+        let p = Pacer::new(1_000_000, Duration::ZERO, 1, 0);
         assert_eq!(p.count_before(Duration::ZERO), 0);
         assert_eq!(p.count_before(Duration::from_nanos(1)), 1);
         assert_eq!(p.count_before(Duration::from_secs(10)), 10_000);
@@ -165,7 +181,7 @@ mod tests {
         // 100 req/s after a 10 s ramp: 500 requests within the ramp, and the
         // number started by time t is 100·t²/20 during it.
         let ramp = Duration::from_secs(10);
-        let p = Pacer::new(100_000, ramp, Duration::ZERO);
+        let p = Pacer::new(100_000, ramp, 1, 0);
         for t in [1u64, 2, 5, 8, 10] {
             let expected = 100.0 * (t * t) as f64 / 20.0;
             let n = p.count_before(Duration::from_secs(t)) as f64;

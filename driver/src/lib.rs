@@ -1,1 +1,96 @@
-//! placeholder
+//! volley-driver: runs volley-core engines over real sockets.
+//!
+//! One thread runs one [`mio`] loop that multiplexes its share of the users'
+//! keep-alive connections through one [`volley_core::Engine`]. The loop is
+//! the only code that reads the clock: once per wakeup it takes `now`,
+//! hands every readiness event to the engine as a `handle_*` call, carries
+//! out the engine's outputs (connect, write the request, close), and sleeps
+//! until the engine's next deadline. Sockets are registered once for both
+//! directions (edge-triggered) and never re-registered; the request bytes
+//! are rendered once and written as-is, so a request costs one `write` and,
+//! usually, one `read`.
+//!
+//! Several threads are several independent loops: the plan is split with
+//! [`volley_core::Config::split`], every loop connects its users, then all
+//! start on one common `t0`, and their statistics merge exactly at the end.
+//!
+//! This crate also holds [`server`], the small target behind `volley serve`.
+
+#![deny(missing_docs)]
+
+mod control;
+mod error;
+mod event_loop;
+mod limits;
+pub mod server;
+mod socket;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use control::{Control, LiveSnapshot};
+pub use error::SetupError;
+pub use limits::ensure_fd_limit;
+use volley_core::{Config, Engine, RequestTemplate, Stats};
+
+use crate::control::StartGate;
+use crate::event_loop::EventLoop;
+
+/// What to run: where, what, and one engine config per loop thread.
+#[derive(Clone, Debug)]
+pub struct RunPlan {
+    /// The target's resolved address.
+    pub addr: SocketAddr,
+    /// The request every user sends.
+    pub template: RequestTemplate,
+    /// One config per loop thread (see [`Config::split`]).
+    pub engines: Vec<Config>,
+}
+
+/// Runs the plan to its end and returns the merged statistics. `control`
+/// must have been made for `plan.engines.len()` loops.
+pub fn run(plan: RunPlan, control: Arc<Control>) -> Result<Stats, SetupError> {
+    let users: usize = plan.engines.iter().map(|c| c.users).sum();
+    ensure_fd_limit(users)?;
+    let gate = Arc::new(StartGate::new(plan.engines.len()));
+    let mut handles = Vec::with_capacity(plan.engines.len());
+    for (index, config) in plan.engines.into_iter().enumerate() {
+        let (template, control, gate) = (plan.template.clone(), Arc::clone(&control), Arc::clone(&gate));
+        let addr = plan.addr;
+        let handle = std::thread::Builder::new()
+            .name(format!("volley-loop-{index}"))
+            .spawn(move || -> Result<Stats, SetupError> {
+                let users = config.users;
+                let engine = Engine::new(config, template, Instant::now());
+                let event_loop = EventLoop::new(engine, users, addr, control, index);
+                match event_loop {
+                    Ok(l) => l.run(&gate).map_err(SetupError::Loop),
+                    Err(e) => {
+                        // Do not leave the other loops waiting for this one.
+                        gate.arrive();
+                        Err(e)
+                    }
+                }
+            })
+            .map_err(SetupError::Thread)?;
+        handles.push(handle);
+    }
+    let mut total: Option<Stats> = None;
+    let mut first_error = None;
+    for h in handles {
+        match h.join() {
+            Ok(Ok(stats)) => match &mut total {
+                Some(t) => t.merge(&stats),
+                None => total = Some(stats),
+            },
+            Ok(Err(e)) => first_error = first_error.or(Some(e)),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+    match (first_error, total) {
+        (Some(e), _) => Err(e),
+        (None, Some(t)) => Ok(t),
+        (None, None) => Ok(Stats::new()),
+    }
+}

@@ -1,1 +1,30 @@
-//! placeholder
+//! End-to-end tests of volley, and the harness they share.
+//!
+//! - [`sim`]: [`sim::Sim`] drives a `volley_core::Engine` in virtual time,
+//!   with no sockets and no sleeping (STYLE item 18, after quinn's `Pair`
+//!   and str0m's `progress`). Runs are deterministic, so tests assert exact
+//!   counts and exact latencies.
+//! - [`fake_server`]: [`fake_server::FakeServer`], the sans-io scripted
+//!   server the sim talks to: canned responses, latency, connect refusal and
+//!   hangs, `Connection: close`, closing mid-body, replies cut into pieces,
+//!   a stall window.
+//! - [`split_three_ways`]: the ways every byte-level test cuts its input
+//!   (STYLE item 17).
+//!
+//! The tests themselves live in `tests/`: `pacing.rs`, `framing.rs` and
+//! `failures.rs` use the sim; `loopback.rs` and `cli.rs` use real sockets
+//! and the binary.
+
+pub mod fake_server;
+pub mod sim;
+
+use fake_server::Pieces;
+
+/// The ways to cut an input of `len` bytes into reads: whole, one byte at a
+/// time, and in two pieces split at every inner offset (h11's `tr()`,
+/// hyper's `all_async_cases`).
+pub fn split_three_ways(len: usize) -> Vec<Pieces> {
+    let mut ways = vec![Pieces::Whole, Pieces::Bytewise];
+    ways.extend((1..len).map(Pieces::SplitAt));
+    ways
+}

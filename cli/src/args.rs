@@ -1,0 +1,136 @@
+//! The command line as clap sees it. The `///` comments are the `--help` text.
+//! Values stay strings here; [`crate::plan`] validates them into a plan.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// volley: an HTTP load generator. It sends requests at a target rate from a
+/// pool of concurrent users and reports latency (measured from when each
+/// request was due, so server stalls are not hidden), service time, status
+/// codes and errors.
+#[derive(Debug, Parser)]
+#[command(name = "volley", version, args_conflicts_with_subcommands = true, disable_help_subcommand = true)]
+#[command(after_help = "Examples:\n  volley --url http://127.0.0.1:8080/ --rps 1000 --users 50 --duration 10\n  \
+    volley http://127.0.0.1:8080/api --rps max --users 100 -d 30s -o json\n  \
+    volley demo --duration 2")]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Serve a small, fast HTTP/1.1 target (for trying volley out).
+    Serve(ServeArgs),
+    /// Start the built-in target on a free loopback port and run a load
+    /// test against it (5 s, 1,000 req/s, 20 users unless told otherwise).
+    Demo(RunArgs),
+}
+
+/// Options of a load test.
+#[derive(Debug, Args, Default, Clone)]
+pub(crate) struct RunArgs {
+    /// Target URL (http://), instead of --url.
+    #[arg(value_name = "URL")]
+    pub(crate) url_positional: Option<String>,
+
+    /// Target URL, e.g. http://127.0.0.1:8080/path?q=1
+    #[arg(long, value_name = "URL")]
+    pub(crate) url: Option<String>,
+
+    /// Target arrival rate for the whole run in requests per second
+    /// (fractions allowed), or `max`: every user sends again as soon as its
+    /// last response arrived.
+    #[arg(long, value_name = "RATE")]
+    pub(crate) rps: Option<String>,
+
+    /// Concurrent users: each keeps one connection and has at most one
+    /// request in flight.
+    #[arg(long, short = 'c', value_name = "N")]
+    pub(crate) users: Option<String>,
+
+    /// How long to send: 10, 10s, 500ms, 2m, 1h [default: 10s]
+    #[arg(long, short = 'd', value_name = "DUR")]
+    pub(crate) duration: Option<String>,
+
+    /// Also stop after N requests were started.
+    #[arg(long, short = 'n', value_name = "N")]
+    pub(crate) requests: Option<String>,
+
+    /// HTTP method.
+    #[arg(long, short = 'm', value_name = "M", default_value = "GET")]
+    pub(crate) method: String,
+
+    /// Extra request header 'Name: value' (repeatable); a Host header
+    /// replaces the default one.
+    #[arg(long = "header", short = 'H', value_name = "K: V")]
+    pub(crate) headers: Vec<String>,
+
+    /// Request body (sets Content-Length).
+    #[arg(long, value_name = "STR", conflicts_with = "body_file")]
+    pub(crate) body: Option<String>,
+
+    /// Read the request body from this file.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) body_file: Option<String>,
+
+    /// Per-request limit from the start of the write to the end of the
+    /// response [default: 30s]
+    #[arg(long, value_name = "DUR")]
+    pub(crate) timeout: Option<String>,
+
+    /// Limit for establishing a TCP connection [default: 5s]
+    #[arg(long, value_name = "DUR")]
+    pub(crate) connect_timeout: Option<String>,
+
+    /// The rate rises linearly from 0 to --rps over this time, then holds.
+    #[arg(long, value_name = "DUR")]
+    pub(crate) ramp_up: Option<String>,
+
+    /// Open a new connection for every request (sends Connection: close).
+    #[arg(long)]
+    pub(crate) no_keepalive: bool,
+
+    /// Event-loop threads; users and rate are split evenly across them
+    /// [default: CPU cores, at most --users]
+    #[arg(long, value_name = "N")]
+    pub(crate) threads: Option<String>,
+
+    /// Report format on stdout.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) output: OutputFormat,
+
+    /// No live progress line.
+    #[arg(long, short = 'q')]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// Aligned text for people.
+    #[default]
+    Text,
+    /// One JSON object with stable field names.
+    Json,
+}
+
+/// Options of the built-in target.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: String,
+
+    /// Hold every response this long.
+    #[arg(long, value_name = "DUR", default_value = "0ms")]
+    pub(crate) delay: String,
+
+    /// Status codes with weights, e.g. 200:95,500:5
+    #[arg(long, value_name = "MIX", default_value = "200")]
+    pub(crate) status: String,
+
+    /// Response body size in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 64)]
+    pub(crate) body_size: usize,
+}

@@ -1,0 +1,134 @@
+//! What the loops share with the rest of the program: the stop request,
+//! the common start instant, and live counters for the progress line.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::Instant;
+
+use mio::Waker;
+
+/// Live counters of one loop, written by it after each batch of events.
+#[derive(Debug, Default)]
+pub(crate) struct Live {
+    started: AtomicBool,
+    sent: AtomicU64,
+    completed: AtomicU64,
+    failed: AtomicU64,
+    in_flight: AtomicU64,
+    last_p99_us: AtomicU64,
+}
+
+/// A copy of the live counters, summed over loops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LiveSnapshot {
+    /// Every loop has started its schedule.
+    pub started: bool,
+    /// Requests written.
+    pub sent: u64,
+    /// Responses received.
+    pub completed: u64,
+    /// Requests failed.
+    pub failed: u64,
+    /// Requests in flight.
+    pub in_flight: u64,
+    /// Highest p99 latency of the last complete second, over loops, µs.
+    pub last_p99_us: u64,
+}
+
+impl Live {
+    pub(crate) fn set_started(&self) {
+        self.started.store(true, Relaxed);
+    }
+
+    pub(crate) fn publish(&self, sent: u64, completed: u64, failed: u64, in_flight: u64, p99: u64) {
+        self.sent.store(sent, Relaxed);
+        self.completed.store(completed, Relaxed);
+        self.failed.store(failed, Relaxed);
+        self.in_flight.store(in_flight, Relaxed);
+        self.last_p99_us.store(p99, Relaxed);
+    }
+}
+
+/// Shared between the loops and whoever watches or stops them.
+#[derive(Debug)]
+pub struct Control {
+    stops: AtomicUsize,
+    wakers: Mutex<Vec<Waker>>,
+    live: Vec<Live>,
+}
+
+impl Control {
+    /// Control for `loops` event loops.
+    pub fn new(loops: usize) -> Self {
+        Self { stops: AtomicUsize::new(0), wakers: Mutex::new(Vec::new()), live: (0..loops).map(|_| Live::default()).collect() }
+    }
+
+    /// Asks every loop to end the run as at its normal end (no new requests,
+    /// in-flight ones awaited). A second call ends it at once. Safe to call
+    /// from a signal-handling thread.
+    pub fn stop(&self) {
+        self.stops.fetch_add(1, Relaxed);
+        for w in self.wakers.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+            let _ = w.wake();
+        }
+    }
+
+    pub(crate) fn stop_count(&self) -> usize {
+        self.stops.load(Relaxed)
+    }
+
+    pub(crate) fn add_waker(&self, waker: Waker) {
+        self.wakers.lock().unwrap_or_else(PoisonError::into_inner).push(waker);
+    }
+
+    pub(crate) fn live(&self, i: usize) -> &Live {
+        &self.live[i]
+    }
+
+    /// The live counters summed over loops.
+    pub fn snapshot(&self) -> LiveSnapshot {
+        let mut s = LiveSnapshot { started: !self.live.is_empty(), ..LiveSnapshot::default() };
+        for l in &self.live {
+            s.started &= l.started.load(Relaxed);
+            s.sent += l.sent.load(Relaxed);
+            s.completed += l.completed.load(Relaxed);
+            s.failed += l.failed.load(Relaxed);
+            s.in_flight += l.in_flight.load(Relaxed);
+            s.last_p99_us = s.last_p99_us.max(l.last_p99_us.load(Relaxed));
+        }
+        s
+    }
+}
+
+/// Holds the loops until all have connected their users, then gives them
+/// one common `t0`.
+#[derive(Debug)]
+pub(crate) struct StartGate {
+    state: Mutex<(usize, Option<Instant>)>,
+    cv: Condvar,
+    loops: usize,
+}
+
+impl StartGate {
+    pub(crate) fn new(loops: usize) -> Self {
+        Self { state: Mutex::new((0, None)), cv: Condvar::new(), loops }
+    }
+
+    /// Marks one loop ready and waits for the others; returns `t0`, taken
+    /// when the last one arrives.
+    pub(crate) fn arrive(&self) -> Instant {
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.0 += 1;
+        if st.0 >= self.loops {
+            let t0 = *st.1.get_or_insert_with(Instant::now);
+            self.cv.notify_all();
+            return t0;
+        }
+        loop {
+            if let Some(t0) = st.1 {
+                return t0;
+            }
+            st = self.cv.wait(st).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}

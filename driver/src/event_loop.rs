@@ -1,0 +1,198 @@
+//! The mio loop of one thread: the only place that reads the clock.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use mio::{Events, Poll, Token, Waker};
+use volley_core::{ConnId, Engine, Output, Stats};
+
+use crate::control::{Control, StartGate};
+use crate::error::SetupError;
+use crate::socket::{connect_error_kind, io_error_kind, ConnectCheck, Socket};
+
+/// Token of the waker that interrupts the poll for a stop.
+const WAKER: Token = Token(usize::MAX);
+/// Size of the shared read buffer.
+const READ_BUF: usize = 64 * 1024;
+/// Most reads from one socket per readiness event, so that one fast socket
+/// cannot starve the others (quinn's `MAX_TRANSMIT_DATAGRAMS` idea).
+const MAX_READS_PER_EVENT: usize = 16;
+
+/// One thread's loop.
+pub(crate) struct EventLoop {
+    poll: Poll,
+    engine: Engine,
+    sockets: Vec<Socket>,
+    addr: SocketAddr,
+    buf: Box<[u8]>,
+    control: Arc<Control>,
+    index: usize,
+}
+
+impl EventLoop {
+    pub(crate) fn new(
+        engine: Engine,
+        users: usize,
+        addr: SocketAddr,
+        control: Arc<Control>,
+        index: usize,
+    ) -> Result<Self, SetupError> {
+        let poll = Poll::new().map_err(SetupError::Poll)?;
+        let waker = Waker::new(poll.registry(), WAKER).map_err(SetupError::Poll)?;
+        control.add_waker(waker);
+        Ok(Self {
+            poll,
+            engine,
+            sockets: (0..users).map(|_| Socket::default()).collect(),
+            addr,
+            buf: vec![0; READ_BUF].into_boxed_slice(),
+            control,
+            index,
+        })
+    }
+
+    /// Runs until the engine has finished; returns its statistics.
+    pub(crate) fn run(mut self, gate: &StartGate) -> io::Result<Stats> {
+        // A local, so that handling an event can borrow `self` mutably.
+        let mut events = Events::with_capacity(1024);
+        let mut started = false;
+        let mut stop_seen = 0;
+        loop {
+            let now = Instant::now();
+            self.engine.handle_timeout(now);
+            self.drain(now);
+            if self.engine.is_finished() {
+                break;
+            }
+            let stops = self.control.stop_count();
+            if stops > stop_seen {
+                stop_seen = stops;
+                self.engine.handle_stop(now);
+                continue;
+            }
+            if !started && self.engine.is_ready() {
+                started = true;
+                let t0 = gate.arrive();
+                self.control.live(self.index).set_started();
+                self.engine.handle_start(t0);
+                continue;
+            }
+            // mio rounds the timeout up to whole milliseconds, so a send can
+            // leave up to 1 ms after its intended time; the report shows
+            // that as the send lag.
+            let timeout = self.engine.poll_timeout().map(|t| t.saturating_duration_since(now));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            let now = Instant::now();
+            for event in events.iter() {
+                if event.token() == WAKER {
+                    continue;
+                }
+                let closed = event.is_read_closed();
+                let error = event.is_error();
+                self.on_event(event.token().0, now, event.is_readable() || closed || error, event.is_writable() || error, closed);
+            }
+            self.publish();
+        }
+        if !started {
+            // Finished before the start (stopped during connect): let the
+            // other threads go on.
+            gate.arrive();
+        }
+        self.publish();
+        Ok(self.engine.into_stats())
+    }
+
+    /// Acts on every output the engine has queued.
+    fn drain(&mut self, now: Instant) {
+        while let Some(out) = self.engine.poll_output(now) {
+            match out {
+                Output::Connect(ConnId(id)) => {
+                    if let Err(e) = self.sockets[id].connect(self.poll.registry(), Token(id), self.addr) {
+                        self.sockets[id].close();
+                        self.engine.handle_connect_failed(ConnId(id), now, connect_error_kind(&e), &e);
+                    }
+                }
+                Output::Send(ConnId(id)) => {
+                    if let Err(e) = self.sockets[id].send(self.engine.request_bytes()) {
+                        self.engine.handle_error(ConnId(id), now, io_error_kind(&e), &e);
+                    }
+                }
+                Output::Close(ConnId(id)) => self.sockets[id].close(),
+                _ => {}
+            }
+        }
+    }
+
+    fn on_event(&mut self, id: usize, now: Instant, readable: bool, writable: bool, read_closed: bool) {
+        // Sporadic events for slots we do not know or no longer use happen.
+        let Some(socket) = self.sockets.get_mut(id) else { return };
+        if !socket.is_open() {
+            return;
+        }
+        if socket.is_connecting() {
+            match socket.check_connect() {
+                ConnectCheck::Pending => return,
+                ConnectCheck::Connected => self.engine.handle_connected(ConnId(id), now),
+                ConnectCheck::Failed(e) => {
+                    socket.close();
+                    self.engine.handle_connect_failed(ConnId(id), now, connect_error_kind(&e), &e);
+                    return;
+                }
+            }
+        }
+        let socket = &mut self.sockets[id];
+        if writable && socket.has_pending() {
+            if let Err(e) = socket.flush(self.engine.request_bytes()) {
+                self.engine.handle_error(ConnId(id), now, io_error_kind(&e), &e);
+                return;
+            }
+        }
+        if readable {
+            self.read(id, now, read_closed);
+        }
+    }
+
+    /// Reads until the socket would block, it closes, or the per-event cap.
+    fn read(&mut self, id: usize, now: Instant, read_closed: bool) {
+        for _ in 0..MAX_READS_PER_EVENT {
+            match self.sockets[id].read(&mut self.buf) {
+                Ok(0) => {
+                    self.engine.handle_eof(ConnId(id), now);
+                    self.sockets[id].close();
+                    return;
+                }
+                Ok(n) => {
+                    self.engine.handle_data(ConnId(id), now, &self.buf[..n]);
+                    // A short read drained the socket: with edge-triggered
+                    // readiness, later data raises a new event, so skip
+                    // the read that would only say WouldBlock. Unless the
+                    // peer also closed: then read on to see the EOF.
+                    if n < self.buf.len() && !read_closed {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.engine.handle_error(ConnId(id), now, io_error_kind(&e), &e);
+                    self.sockets[id].close();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Copies the live counters for the progress line.
+    fn publish(&self) {
+        let s = self.engine.stats();
+        let p99 = s.last_second().map_or(0, |r| r.p99_us);
+        self.control.live(self.index).publish(s.sent, s.completed, s.failed, self.engine.in_flight() as u64, p99);
+    }
+}
+
