@@ -35,15 +35,20 @@ const PERCENTILES: [(&str, &str, f64); 6] = [
 /// A warning worth acting on, in plain words.
 pub(crate) fn warnings(info: &RunInfo, s: &Stats) -> Vec<String> {
     let mut out = Vec::new();
-    let mean_service_s = s.service.mean() / 1e6;
+    // How long a request holds its user: the service time, plus the connect
+    // when every request opens a new connection.
+    let connect_s = if info.keep_alive { 0.0 } else { s.connect.mean() / 1e6 };
+    let mean_service_s = s.service.mean() / 1e6 + connect_s;
     if let Some(target) = info.target_rps {
         let achieved = s.achieved_rps();
         let lag_p90 = s.send_lag.value_at_percentile(90.0);
-        let backlog = s.unsent > 0 || (s.sent > 0 && lag_p90 > 10_000);
-        if backlog && s.completed > 0 {
-            // Little's law: users busy at once = arrival rate × time each
-            // request holds a user. 25% margin for variance.
-            let needed = (target * mean_service_s * 1.25).ceil().max(1.0) as u64;
+        // Requests waited: some never left, or most left late.
+        let backlog = s.unsent * 1000 > s.scheduled || (s.sent > 0 && lag_p90 > 10_000);
+        // Little's law: users busy at once = arrival rate × time each
+        // request holds a user; 25% margin for variance.
+        let busy = target * mean_service_s;
+        let needed = (busy * 1.25).ceil().max(1.0) as u64;
+        if backlog && s.completed > 0 && needed > info.users as u64 {
             out.push(format!(
                 "the target rate was not reached ({} of {} req/s): all {} users were busy, so requests \
                  waited for a free one (their wait is in the latency). Little's law: {} req/s × {} mean \
@@ -53,8 +58,17 @@ pub(crate) fn warnings(info: &RunInfo, s: &Stats) -> Vec<String> {
                 thousands(info.users as u64),
                 rate(target),
                 us(s.service.mean()),
-                target * mean_service_s,
-                thousands(needed.max(info.users as u64 + 1)),
+                busy,
+                thousands(needed),
+            ));
+        } else if backlog && s.completed > 0 {
+            out.push(format!(
+                "requests left late (send lag p90 {}) although {} users should suffice by Little's law \
+                 ({:.1} busy at once): the service time varied widely, or this machine was short of CPU; \
+                 try more --users or --threads",
+                us(lag_p90 as f64),
+                thousands(info.users as u64),
+                busy
             ));
         } else if s.completed > 0 && achieved < target * 0.95 && s.unfinished + s.failed == 0 {
             out.push(format!(
@@ -66,7 +80,7 @@ pub(crate) fn warnings(info: &RunInfo, s: &Stats) -> Vec<String> {
         }
     }
     if s.failed > 0 {
-        let (kind, n) = ErrorKind::ALL
+        let (kind, _) = ErrorKind::ALL
             .iter()
             .map(|k| (*k, s.errors[k.index()]))
             .max_by_key(|(_, n)| *n)
@@ -78,7 +92,6 @@ pub(crate) fn warnings(info: &RunInfo, s: &Stats) -> Vec<String> {
             kind.label(),
             hint(kind, info)
         ));
-        let _ = n;
     }
     let bad = s.non_success();
     if bad > 0 {

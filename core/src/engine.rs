@@ -387,7 +387,7 @@ impl Engine {
             self.idle.push_back(u);
         }
         match self.phase {
-            Phase::Running { end, .. } if now >= end => self.begin_drain(now),
+            Phase::Running { end, .. } if now >= end => self.start_due(now),
             Phase::Draining { t0, until } if now >= until => self.finish(now, Some(t0)),
             _ => {}
         }
@@ -438,13 +438,11 @@ impl Engine {
 
     // ---- internals -------------------------------------------------------
 
-    /// Hands every due request to a free user.
+    /// Hands every due request to a free user. Requests that fell due
+    /// before the end still start if a user is free when the end is noticed
+    /// (the wakeup may come a little late); none start after that.
     fn start_due(&mut self, now: Instant) {
         let Phase::Running { t0, end } = self.phase else { return };
-        if now >= end {
-            self.begin_drain(now);
-            return;
-        }
         loop {
             if self.quota.is_some_and(|limit| self.next >= limit) {
                 self.stopped_by_limit = true;
@@ -455,13 +453,14 @@ impl Engine {
                 Some(p) => {
                     let at = t0 + p.intended(self.next);
                     if at > now || at >= end {
-                        return;
+                        break;
                     }
                     at
                 }
+                None if now >= end => break,
                 None => now,
             };
-            let Some(u) = self.idle.pop_front() else { return };
+            let Some(u) = self.idle.pop_front() else { break };
             self.next += 1;
             self.in_flight += 1;
             self.users[u].req = Some(InFlight { intended, sent: None, first_byte: None });
@@ -469,6 +468,9 @@ impl Engine {
                 ConnState::Idle => self.send(u, now),
                 _ => self.connect(u, now),
             }
+        }
+        if now >= end {
+            self.begin_drain(now);
         }
     }
 

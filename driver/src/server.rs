@@ -100,7 +100,7 @@ pub struct ServeStats {
 ///
 /// Statuses must be 100 to 599 and not 101; weights must be at least 1.
 pub fn parse_status_mix(s: &str) -> Result<Vec<(u16, u32)>, String> {
-    const FORM: &str = "expected STATUS[:WEIGHT],... such as 200:95,500:5";
+    const FORM: &str = "expected status[:weight],... such as 200:95,500:5";
     if s.trim().is_empty() {
         return Err(format!("empty status mix: {FORM}"));
     }
@@ -374,7 +374,7 @@ impl Server {
         };
         match conn.drive(&mut self.shared, now) {
             Next::Keep => {}
-            Next::Again => self.shared.again.push((slot, conn.gen)),
+            Next::Again => self.shared.again.push((slot, conn.generation)),
             Next::Linger => {
                 // The write side may already be shut by a reset; drain anyway.
                 let _ = conn.stream.shutdown(Shutdown::Write);
@@ -383,7 +383,7 @@ impl Server {
                 self.shared.lingering.push_back(Due {
                     due,
                     slot,
-                    gen: conn.gen,
+                    generation: conn.generation,
                     reply: None,
                 });
             }
@@ -393,16 +393,19 @@ impl Server {
 
     /// Drives the connections that ran out of read budget last time.
     fn retry(&mut self, now: Instant) {
-        let again = std::mem::take(&mut self.shared.again);
-        for &(slot, gen) in &again {
-            if self.conns.get(slot).is_some_and(|c| c.gen == gen) {
+        let mut again = std::mem::take(&mut self.shared.again);
+        for &(slot, generation) in &again {
+            if self
+                .conns
+                .get(slot)
+                .is_some_and(|c| c.generation == generation)
+            {
                 self.drive(slot, now);
             }
         }
-        // Keep the allocation for the next round.
-        let mut again = again;
-        again.clear();
+        // Reuse the allocation unless driving queued new retries meanwhile.
         if self.shared.again.is_empty() {
+            again.clear();
             self.shared.again = again;
         }
     }
@@ -418,12 +421,12 @@ impl Server {
                 continue;
             };
             let Some(reply) = d.reply else { continue };
-            if conn.gen != d.gen {
+            if conn.generation != d.generation {
                 continue;
             }
             conn.out
                 .extend_from_slice(self.shared.responses.bytes(reply));
-            conn.queued -= 1;
+            conn.queued = conn.queued.saturating_sub(1);
             self.shared.stats.responses += 1;
             if !conn.dirty {
                 conn.dirty = true;
@@ -441,7 +444,11 @@ impl Server {
                 break;
             }
             self.shared.lingering.pop_front();
-            if self.conns.get(d.slot).is_some_and(|c| c.gen == d.gen) {
+            if self
+                .conns
+                .get(d.slot)
+                .is_some_and(|c| c.generation == d.generation)
+            {
                 self.close(d.slot);
             }
         }
@@ -497,7 +504,7 @@ impl Shared {
 struct Due {
     due: Instant,
     slot: usize,
-    gen: u64,
+    generation: u64,
     /// The answer to send, for the delay queue; `None` for a linger deadline.
     reply: Option<Reply>,
 }
@@ -584,7 +591,7 @@ impl Responses {
         self.head_len.push(r.len());
         r.extend_from_slice(body);
         self.bytes.push(r.into_boxed_slice());
-        // ok: a handful of responses per status in the mix, far below u32::MAX.
+        // A few responses per status in the mix: far below u32::MAX.
         u32::try_from(self.bytes.len() - 1).unwrap_or(u32::MAX)
     }
 
@@ -662,7 +669,7 @@ struct Conn {
     stream: TcpStream,
     slot: usize,
     /// Tells this connection from later ones in the same slot.
-    gen: u64,
+    generation: u64,
     /// Received bytes; `buf[start..end]` is not parsed yet. Its length is
     /// the usable size, from [`READ_BUF`] up to [`MAX_HEAD_BYTES`].
     buf: Vec<u8>,
@@ -686,11 +693,11 @@ struct Conn {
 }
 
 impl Conn {
-    fn new(stream: TcpStream, slot: usize, gen: u64) -> Self {
+    fn new(stream: TcpStream, slot: usize, generation: u64) -> Self {
         Self {
             stream,
             slot,
-            gen,
+            generation,
             buf: vec![0; READ_BUF],
             start: 0,
             end: 0,
@@ -800,9 +807,10 @@ impl Conn {
                         (true, false) => Variant::Plain,
                     };
                     self.closing = !head.keep_alive;
-                    // Only when nothing earlier is still to be answered, or
-                    // the interim response would go out ahead of it.
-                    if head.expect_continue && head.body > 0 && self.queued == 0 {
+                    // Only to HTTP/1.1 (RFC 9110 §10.1.1), and only when
+                    // nothing earlier waits in the delay queue, or this
+                    // interim response would overtake that answer.
+                    if head.expect_continue && head.body > 0 && !head.http10 && self.queued == 0 {
                         self.out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
                     }
                     let reply = sh.responses.status(sh.picker.next(), variant, head.head);
@@ -840,7 +848,7 @@ impl Conn {
             sh.delayed.push_back(Due {
                 due,
                 slot: self.slot,
-                gen: self.gen,
+                generation: self.generation,
                 reply: Some(reply),
             });
             self.queued += 1;
@@ -998,4 +1006,432 @@ fn parse_decimal(s: &[u8]) -> Option<u64> {
     s.iter().try_fold(0u64, |n, &b| {
         b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::net::TcpStream as StdStream;
+
+    /// Bounds every blocking read and write in these tests.
+    const IO_TIMEOUT: Duration = Duration::from_secs(5);
+
+    fn serve(config: ServeConfig) -> RunningServer {
+        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        Server::spawn(ServeConfig { listen, ..config }).expect("bind 127.0.0.1:0")
+    }
+
+    fn connect(server: &RunningServer) -> (StdStream, BufReader<StdStream>) {
+        let stream = StdStream::connect(server.addr()).expect("connect");
+        stream
+            .set_read_timeout(Some(IO_TIMEOUT))
+            .expect("read timeout");
+        stream
+            .set_write_timeout(Some(IO_TIMEOUT))
+            .expect("write timeout");
+        let reader = BufReader::new(stream.try_clone().expect("clone"));
+        (stream, reader)
+    }
+
+    #[derive(Debug)]
+    struct Response {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    }
+
+    impl Response {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| &**v)
+        }
+    }
+
+    /// Reads one response; the body by its Content-Length unless `head`.
+    fn read_response(r: &mut BufReader<StdStream>, head: bool) -> Response {
+        let mut line = String::new();
+        r.read_line(&mut line).expect("status line");
+        let status = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect(&line);
+        let mut headers = Vec::new();
+        loop {
+            line.clear();
+            r.read_line(&mut line).expect("header line");
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            let (n, v) = l.split_once(':').expect(l);
+            headers.push((n.to_owned(), v.trim().to_owned()));
+        }
+        let mut resp = Response {
+            status,
+            headers,
+            body: Vec::new(),
+        };
+        if !head {
+            let len = resp
+                .header("content-length")
+                .map_or(0, |v| v.parse().expect(v));
+            resp.body = vec![0; len];
+            r.read_exact(&mut resp.body).expect("body");
+        }
+        resp
+    }
+
+    /// Asserts the server closed the connection and sent nothing more.
+    fn assert_closed(r: &mut BufReader<StdStream>) {
+        let mut rest = Vec::new();
+        r.read_to_end(&mut rest).expect("read to end of stream");
+        assert_eq!(String::from_utf8_lossy(&rest), "");
+    }
+
+    const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    #[test]
+    fn keep_alive_answers_every_request_on_one_connection() {
+        let server = serve(ServeConfig {
+            body_size: 100,
+            ..Default::default()
+        });
+        let (mut s, mut r) = connect(&server);
+        for _ in 0..3 {
+            s.write_all(GET).unwrap();
+            let resp = read_response(&mut r, false);
+            assert_eq!(resp.status, 200);
+            assert_eq!(resp.body.len(), 100);
+            assert_eq!(resp.header("connection"), None);
+        }
+        drop((s, r));
+        let stats = server.stop();
+        assert_eq!(
+            stats,
+            ServeStats {
+                connections: 1,
+                requests: 3,
+                responses: 3
+            }
+        );
+    }
+
+    #[test]
+    fn pipelined_requests_get_answers_in_order() {
+        let server = serve(ServeConfig {
+            body_size: 7,
+            ..Default::default()
+        });
+        let (mut s, mut r) = connect(&server);
+        let mut batch = b"POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello".to_vec();
+        batch.extend_from_slice(GET);
+        s.write_all(&batch).unwrap();
+        for _ in 0..2 {
+            let resp = read_response(&mut r, false);
+            assert_eq!((resp.status, resp.body.len()), (200, 7));
+        }
+        // A body split from its head, then the next request, still frames.
+        s.write_all(b"PUT / HTTP/1.1\r\nContent-Length: 3\r\n\r\nab")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        s.write_all(b"c").unwrap();
+        s.write_all(GET).unwrap();
+        read_response(&mut r, false);
+        read_response(&mut r, false);
+        drop((s, r));
+        assert_eq!(server.stop().responses, 4);
+    }
+
+    #[test]
+    fn status_mix_is_spread_exactly() {
+        let statuses = vec![(200, 3), (500, 1)];
+        let server = serve(ServeConfig {
+            statuses,
+            ..Default::default()
+        });
+        let (mut s, mut r) = connect(&server);
+        let mut seen = Vec::new();
+        for _ in 0..8 {
+            s.write_all(GET).unwrap();
+            seen.push(read_response(&mut r, false).status);
+        }
+        assert_eq!(seen.iter().filter(|&&c| c == 200).count(), 6, "{seen:?}");
+        assert_eq!(seen.iter().filter(|&&c| c == 500).count(), 2, "{seen:?}");
+        assert_eq!(seen, [200, 200, 500, 200, 200, 200, 500, 200]);
+    }
+
+    #[test]
+    fn head_gets_length_but_no_body() {
+        let server = serve(ServeConfig {
+            body_size: 10,
+            ..Default::default()
+        });
+        let (mut s, mut r) = connect(&server);
+        s.write_all(b"HEAD / HTTP/1.1\r\n\r\n").unwrap();
+        let resp = read_response(&mut r, true);
+        assert_eq!(
+            (resp.status, resp.header("content-length")),
+            (200, Some("10"))
+        );
+        // Had a body been sent, it would be read here as the next status line.
+        s.write_all(GET).unwrap();
+        let resp = read_response(&mut r, false);
+        assert_eq!((resp.status, resp.body.len()), (200, 10));
+    }
+
+    #[test]
+    fn http10_closes_unless_keep_alive() {
+        let server = serve(ServeConfig::default());
+        let (mut s, mut r) = connect(&server);
+        s.write_all(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            .unwrap();
+        let resp = read_response(&mut r, false);
+        assert_eq!(resp.header("connection"), Some("keep-alive"));
+        s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        let resp = read_response(&mut r, false);
+        assert_eq!(
+            (resp.status, resp.header("connection")),
+            (200, Some("close"))
+        );
+        assert_closed(&mut r);
+    }
+
+    #[test]
+    fn http11_connection_close_closes() {
+        let server = serve(ServeConfig::default());
+        let (mut s, mut r) = connect(&server);
+        // The request after the closing one is never answered.
+        s.write_all(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\n\r\n")
+            .unwrap();
+        assert_eq!(
+            read_response(&mut r, false).header("connection"),
+            Some("close")
+        );
+        assert_closed(&mut r);
+    }
+
+    #[test]
+    fn garbage_gets_400_and_close() {
+        let server = serve(ServeConfig::default());
+        let (mut s, mut r) = connect(&server);
+        s.write_all(b"\x16\x03\x01 not http at all\r\n\r\n")
+            .unwrap();
+        let resp = read_response(&mut r, false);
+        assert_eq!(
+            (resp.status, resp.header("connection")),
+            (400, Some("close"))
+        );
+        assert_closed(&mut r);
+        let stats = server.stop();
+        assert_eq!((stats.requests, stats.responses), (0, 1));
+    }
+
+    #[test]
+    fn oversize_head_gets_431_and_chunked_body_501() {
+        let server = serve(ServeConfig::default());
+        let (mut s, mut r) = connect(&server);
+        let mut big = b"GET / HTTP/1.1\r\nX-Big: ".to_vec();
+        big.resize(MAX_HEAD_BYTES + 10, b'a');
+        s.write_all(&big).unwrap();
+        assert_eq!(read_response(&mut r, false).status, 431);
+        assert_closed(&mut r);
+
+        let (mut s, mut r) = connect(&server);
+        let mut many = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..=MAX_HEADERS {
+            many.extend_from_slice(format!("X-{i}: 1\r\n").as_bytes());
+        }
+        many.extend_from_slice(b"\r\n");
+        s.write_all(&many).unwrap();
+        assert_eq!(read_response(&mut r, false).status, 431);
+        assert_closed(&mut r);
+
+        let (mut s, mut r) = connect(&server);
+        s.write_all(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+            .unwrap();
+        assert_eq!(read_response(&mut r, false).status, 501);
+        assert_closed(&mut r);
+    }
+
+    #[test]
+    fn half_closed_peer_still_gets_its_answers() {
+        let delay = Duration::from_millis(20);
+        let server = serve(ServeConfig {
+            delay,
+            ..Default::default()
+        });
+        let (mut s, mut r) = connect(&server);
+        s.write_all(&[GET, GET].concat()).unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        assert_eq!(read_response(&mut r, false).status, 200);
+        assert_eq!(read_response(&mut r, false).status, 200);
+        assert_closed(&mut r);
+    }
+
+    #[test]
+    fn delay_holds_the_response() {
+        let delay = Duration::from_millis(50);
+        let server = serve(ServeConfig {
+            delay,
+            ..Default::default()
+        });
+        let (mut s, mut r) = connect(&server);
+        for _ in 0..2 {
+            let sent = Instant::now();
+            s.write_all(GET).unwrap();
+            assert_eq!(read_response(&mut r, false).status, 200);
+            assert!(
+                sent.elapsed() >= delay,
+                "answered after {:?}",
+                sent.elapsed()
+            );
+        }
+    }
+
+    #[test]
+    fn answers_for_closed_connections_are_dropped() {
+        let delay = Duration::from_millis(30);
+        let server = serve(ServeConfig {
+            delay,
+            ..Default::default()
+        });
+        for _ in 0..3 {
+            let (mut s, _r) = connect(&server);
+            s.write_all(&[GET, GET, GET].concat()).unwrap();
+        }
+        // The slots are reused by a new connection while stale answers wait.
+        let (mut s, mut r) = connect(&server);
+        s.write_all(GET).unwrap();
+        assert_eq!(read_response(&mut r, false).status, 200);
+        s.write_all(GET).unwrap();
+        assert_eq!(read_response(&mut r, false).status, 200);
+        drop((s, r));
+        let stats = server.stop();
+        assert_eq!(stats.connections, 4);
+        assert!(
+            stats.responses >= 2 && stats.responses <= stats.requests,
+            "{stats:?}"
+        );
+    }
+
+    #[test]
+    fn no_body_statuses_and_expect_continue() {
+        let statuses = vec![(204, 1)];
+        let server = serve(ServeConfig {
+            statuses,
+            ..Default::default()
+        });
+        let (mut s, mut r) = connect(&server);
+        s.write_all(b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+            .unwrap();
+        assert_eq!(read_response(&mut r, true).status, 100);
+        s.write_all(b"hi").unwrap();
+        let resp = read_response(&mut r, true);
+        assert_eq!((resp.status, resp.header("content-length")), (204, None));
+        s.write_all(GET).unwrap();
+        assert_eq!(read_response(&mut r, true).status, 204);
+    }
+
+    #[test]
+    fn shutdown_before_run_and_bind_errors() {
+        let server = Server::bind(ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..Default::default()
+        })
+        .unwrap();
+        let addr = server.local_addr();
+        assert_ne!(addr.port(), 0);
+        let again = Server::bind(ServeConfig {
+            listen: addr,
+            ..Default::default()
+        });
+        assert_eq!(again.unwrap_err().kind(), io::ErrorKind::AddrInUse);
+        server.shutdown_handle().shutdown();
+        assert_eq!(server.run().unwrap(), ServeStats::default());
+
+        let bad = ServeConfig {
+            statuses: vec![(200, 0)],
+            ..Default::default()
+        };
+        assert_eq!(
+            Server::bind(bad).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+        let bad = ServeConfig {
+            statuses: vec![],
+            ..Default::default()
+        };
+        assert_eq!(
+            Server::bind(bad).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+    }
+
+    #[test]
+    fn status_mix_parses() {
+        assert_eq!(parse_status_mix("200"), Ok(vec![(200, 1)]));
+        assert_eq!(
+            parse_status_mix("200:95,500:5"),
+            Ok(vec![(200, 95), (500, 5)])
+        );
+        assert_eq!(
+            parse_status_mix(" 200 : 2 , 404 "),
+            Ok(vec![(200, 2), (404, 1)])
+        );
+        assert_eq!(parse_status_mix("100,599"), Ok(vec![(100, 1), (599, 1)]));
+    }
+
+    #[test]
+    fn status_mix_errors_name_the_bad_part() {
+        for (input, part) in [
+            ("", "empty status mix"),
+            ("200,", "empty item"),
+            ("abc", "'abc'"),
+            ("99", "'99'"),
+            ("600:1", "'600'"),
+            ("101", "'101'"),
+            ("200:0", "'0'"),
+            ("200:x", "'x'"),
+            ("200:-1", "'-1'"),
+            ("200:", "''"),
+            (":5", "''"),
+        ] {
+            let e = parse_status_mix(input).expect_err(input);
+            assert!(e.contains(part), "{input:?} gave {e:?}");
+            assert!(!e.contains('\n') && e == e.to_lowercase(), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn picker_spreads_evenly() {
+        let mut p = Picker::new(&[(200, 1), (500, 1), (503, 2)]);
+        let picks: Vec<usize> = (0..8).map(|_| p.next()).collect();
+        assert_eq!(picks, [2, 0, 1, 2, 2, 0, 1, 2]);
+    }
+
+    #[test]
+    fn heads_parse_with_framing() {
+        let Parsed::Request(h) = parse_head(b"GET / HTTP/1.0\r\ncontent-length: 4, 4\r\n\r\nbody")
+        else {
+            panic!("not a request")
+        };
+        assert_eq!(
+            (h.len, h.body, h.http10, h.keep_alive, h.head),
+            (40, 4, true, false, false)
+        );
+        assert_eq!(parse_head(b"GET / HTTP/1.1\r\nHost"), Parsed::Partial);
+        assert_eq!(
+            parse_head(b"GET / HTTP/1.1\r\nContent-Length: 1, 2\r\n\r\n"),
+            Parsed::Bad
+        );
+        assert_eq!(
+            parse_head(b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"),
+            Parsed::Bad
+        );
+        assert_eq!(parse_head(b"GET / HTTP/2.0\r\n\r\n"), Parsed::Bad);
+    }
 }

@@ -28,3 +28,22 @@ pub fn split_three_ways(len: usize) -> Vec<Pieces> {
     ways.extend((1..len).map(Pieces::SplitAt));
     ways
 }
+
+/// Asserts that every value recorded in an HDR histogram equals `want`, to
+/// the histogram's precision (3 significant digits): `min` and `max` are
+/// both equivalent to it.
+#[macro_export]
+macro_rules! assert_all_equivalent {
+    ($hist:expr, $want:expr) => {{
+        let h = &$hist;
+        let want: u64 = $want;
+        assert!(
+            !h.is_empty() && h.equivalent(h.min(), want) && h.equivalent(h.max(), want),
+            "{}: want every value ≈ {want}, got min {} max {} (n = {})",
+            stringify!($hist),
+            h.min(),
+            h.max(),
+            h.len()
+        );
+    }};
+}
