@@ -42,12 +42,12 @@ pub(crate) struct RunArgs {
     /// Target arrival rate for the whole run in requests per second
     /// (fractions allowed), or `max`: every user sends again as soon as its
     /// last response arrived.
-    #[arg(long, value_name = "RATE")]
+    #[arg(long, value_name = "RATE", allow_negative_numbers = true)]
     pub(crate) rps: Option<String>,
 
     /// Concurrent users: each keeps one connection and has at most one
     /// request in flight.
-    #[arg(long, short = 'c', value_name = "N")]
+    #[arg(long, short = 'c', value_name = "N", allow_negative_numbers = true)]
     pub(crate) users: Option<String>,
 
     /// How long to send: 10, 10s, 500ms, 2m, 1h [default: 10s]

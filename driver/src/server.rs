@@ -1,8 +1,8 @@
 //! The built-in HTTP/1.1 target behind `volley serve`.
 //!
 //! One thread, one mio `Poll`, edge-triggered, after mio's `tcp_server.rs`:
-//! `Token(0)` is the listener, [`WAKER`] the shutdown waker, and `Token(slot
-//! + 1)` indexes a `Slab<Conn>`. Each connection is registered once for
+//! `Token(0)` is the listener, `Token(usize::MAX)` the shutdown waker, and
+//! `Token(slot + 1)` indexes a `Slab<Conn>`. Each connection is registered once for
 //! READABLE | WRITABLE and never reregistered; every event on it runs one
 //! `Conn::drive`, which parses buffered requests, flushes the output buffer
 //! and reads until `WouldBlock`, in a loop.

@@ -1,0 +1,190 @@
+//! The `volley` binary as a user runs it: exit codes, one-line errors, the
+//! report's sections and the JSON contract.
+
+mod support;
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::volley_bin;
+use volley_driver::server::{ServeConfig, Server};
+
+fn volley(args: &[&str]) -> Output {
+    Command::new(volley_bin()).args(args).stdin(Stdio::null()).output().expect("run volley")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn target() -> volley_driver::server::RunningServer {
+    Server::spawn(ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        statuses: vec![(200, 9), (503, 1)],
+        ..ServeConfig::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--url", "http://127.0.0.1:1/", "--rps", "0", "--users", "5"], "--rps"),
+        (&["--url", "http://127.0.0.1:1/", "--rps", "-3", "--users", "5"], "--rps"),
+        (&["--url", "http://127.0.0.1:1/", "--rps", "10", "--users", "0"], "--users"),
+        (&["--url", "http://127.0.0.1:1/", "--rps", "10", "--users", "2", "-d", "soon"], "--duration"),
+        (&["--url", "ftp://127.0.0.1/", "--rps", "10", "--users", "2"], "--url"),
+        (&["--url", "http://", "--rps", "10", "--users", "2"], "--url"),
+        (&["--url", "http://127.0.0.1:1/", "--rps", "10", "--users", "2", "-H", "nocolon"], "--header"),
+        (&["--url", "http://127.0.0.1:1/", "--rps", "10", "--users", "2", "--body-file", "/no/such/file"], "--body-file"),
+        (&["--url", "http://127.0.0.1:1/", "--rps", "10", "--users", "2", "--threads", "zero"], "--threads"),
+        (&["--url", "http://127.0.0.1:1/", "--rps", "10", "--users", "2", "--frobnicate"], "--frobnicate"),
+        (&["--url", "http://127.0.0.1:1/", "--users", "2"], "--rps"),
+        (&["--url", "http://127.0.0.1:1/", "--rps", "10", "--users", "99999999999"], "--users"),
+    ];
+    for (args, flag) in cases {
+        let out = volley(args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("volley: "), "{err}");
+        assert!(err.contains(flag), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn unresolvable_host_exits_1_with_one_line() {
+    let out = volley(&["--url", "http://no-such-host.invalid/", "--rps", "10", "--users", "2", "-q"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no-such-host.invalid"), "{err}");
+}
+
+#[test]
+fn closed_port_reports_refusals_and_exits_1_promptly() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let start = Instant::now();
+    let out = volley(&["--url", &url, "--rps", "50", "--users", "3", "-d", "1", "-q"]);
+    assert!(start.elapsed() < Duration::from_secs(4), "took {:?}", start.elapsed());
+    assert_eq!(out.status.code(), Some(1));
+    let report = text(&out.stdout);
+    assert!(report.contains("connect refused"), "{report}");
+    assert!(report.contains("no request completed"), "{report}");
+}
+
+#[test]
+fn text_report_has_every_section_in_order() {
+    let server = target();
+    let url = format!("http://{}/x", server.addr());
+    let out = volley(&["--url", &url, "--rps", "400", "--users", "8", "-d", "1", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    let mut at = 0;
+    for section in [
+        "GET http://127.0.0.1",
+        "400 req/s for 1s, 8 users",
+        "\nRequests",
+        "scheduled",
+        "completed",
+        "unsent",
+        "achieved",
+        "\nTimes",
+        "latency",
+        "service",
+        "p99.9",
+        "Latency histogram",
+        "\nStatus codes",
+        "200 OK",
+        "503 Service Unavailable",
+        "\nTransfer",
+        "connections",
+        "\nWarnings",
+        "5xx",
+    ] {
+        let found = report[at..].find(section).unwrap_or_else(|| panic!("{section:?} missing after offset {at}:\n{report}"));
+        at += found;
+    }
+    assert!(report.contains(" 360 ") && report.contains(" 40 "), "9:1 mix of 400:\n{report}");
+}
+
+#[test]
+fn json_report_keeps_the_contract() {
+    let server = target();
+    let url = format!("http://{}/", server.addr());
+    let out = volley(&[&url, "--rps", "200", "--users", "4", "-d", "1", "-o", "json", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    for (section, keys) in [
+        ("run", &["method", "url", "duration_s", "target_rps", "users", "threads"][..]),
+        ("requests", &["scheduled", "sent", "completed", "failed", "unfinished", "unsent", "achieved_rps"]),
+        ("latency_us", &["mean", "stdev", "min", "p50", "p90", "p95", "p99", "p99_9", "max"]),
+        ("service_time_us", &["mean", "stdev", "min", "p50", "p90", "p95", "p99", "p99_9", "max"]),
+        ("bytes", &["received", "sent"]),
+    ] {
+        for k in keys {
+            assert!(!v[section][k].is_null(), "{section}.{k} missing: {v}");
+        }
+    }
+    let r = &v["requests"];
+    let n = |k: &str| r[k].as_u64().unwrap();
+    assert_eq!(n("scheduled"), 200);
+    assert_eq!(n("scheduled"), n("completed") + n("failed") + n("unfinished") + n("unsent"));
+    assert_eq!(v["status"]["200"].as_u64().unwrap() + v["status"]["503"].as_u64().unwrap(), n("completed"));
+    assert_eq!(v["errors"]["timeout"].as_u64(), Some(0));
+    assert_eq!(v["errors"]["connect_refused"].as_u64(), Some(0));
+    assert!(v["thresholds"].is_array());
+    assert_eq!(v["run"]["target_rps"].as_f64(), Some(200.0));
+    assert_eq!(v["run"]["method"], "GET");
+
+    let out = volley(&[&url, "--rps", "max", "--users", "2", "-n", "50", "-o", "json", "-q"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["run"]["target_rps"].is_null());
+    assert_eq!(v["requests"]["completed"].as_u64(), Some(50));
+}
+
+#[test]
+fn post_with_body_and_headers_reaches_the_server() {
+    let server = target();
+    let url = format!("http://{}/submit", server.addr());
+    let out = volley(&[
+        &url, "--rps", "max", "-c", "1", "-n", "5", "-m", "post", "--body", "{\"a\":1}", "-H", "Content-Type: application/json", "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("POST http://"));
+    assert_eq!(server.stop().requests, 5);
+}
+
+#[test]
+fn demo_runs_a_full_report_in_one_command() {
+    let out = volley(&["demo", "--duration", "1", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    for s in ["Requests", "Times", "Status codes", "200 OK", "Transfer"] {
+        assert!(report.contains(s), "{s} missing:\n{report}");
+    }
+}
+
+#[test]
+fn interrupt_ends_early_and_still_reports() {
+    let server = target();
+    let url = format!("http://{}/", server.addr());
+    let start = Instant::now();
+    let child = Command::new(volley_bin())
+        .args([&url, "--rps", "100", "--users", "2", "-d", "60s", "-q"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(report.contains("Status codes") && report.contains("200 OK"), "{report}");
+}
