@@ -6,14 +6,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use mio::{Events, Poll, Token, Waker};
-use volley_core::{ConnId, Engine, Output, Stats};
+use volley_core::{ConnId, Engine, Output, Stats, Wake};
 
 use crate::control::{Control, StartGate};
 use crate::error::SetupError;
 use crate::socket::{connect_error_kind, io_error_kind, ConnectCheck, Socket};
+use crate::timer::SendTimer;
 
 /// Token of the waker that interrupts the poll for a stop.
 const WAKER: Token = Token(usize::MAX);
+/// Token of the precise send timer.
+const TIMER: Token = Token(usize::MAX - 1);
 /// Size of the shared read buffer.
 const READ_BUF: usize = 64 * 1024;
 /// Most reads from one socket per readiness event, so that one fast socket
@@ -23,6 +26,7 @@ const MAX_READS_PER_EVENT: usize = 16;
 /// One thread's loop.
 pub(crate) struct EventLoop {
     poll: Poll,
+    timer: SendTimer,
     engine: Engine,
     sockets: Vec<Socket>,
     addr: SocketAddr,
@@ -42,8 +46,10 @@ impl EventLoop {
         let poll = Poll::new().map_err(SetupError::Poll)?;
         let waker = Waker::new(poll.registry(), WAKER).map_err(SetupError::Poll)?;
         control.add_waker(waker);
+        let timer = SendTimer::new(poll.registry(), TIMER).map_err(SetupError::Poll)?;
         Ok(Self {
             poll,
+            timer,
             engine,
             sockets: (0..users).map(|_| Socket::default()).collect(),
             addr,
@@ -79,10 +85,16 @@ impl EventLoop {
                 self.engine.handle_start(t0);
                 continue;
             }
-            // mio rounds the timeout up to whole milliseconds, so a send can
-            // leave up to 1 ms after its intended time; the report shows
-            // that as the send lag.
-            let timeout = self.engine.poll_timeout().map(|t| t.saturating_duration_since(now));
+            // mio rounds the timeout up to whole milliseconds; a send must
+            // not wait that long, so its exact instant goes to the timerfd
+            // (the rounded timeout stays as a backstop).
+            let wake = self.engine.next_wake();
+            if let Some((at, Wake::Send)) = wake {
+                if let Err(e) = self.timer.arm(at, now) {
+                    return Err(e);
+                }
+            }
+            let timeout = wake.map(|(t, _)| t.saturating_duration_since(now));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     return Err(e);
@@ -91,6 +103,10 @@ impl EventLoop {
             let now = Instant::now();
             for event in events.iter() {
                 if event.token() == WAKER {
+                    continue;
+                }
+                if event.token() == TIMER {
+                    self.timer.fired();
                     continue;
                 }
                 let closed = event.is_read_closed();

@@ -24,6 +24,7 @@ mod event_loop;
 mod limits;
 pub mod server;
 mod socket;
+mod timer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
