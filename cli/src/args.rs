@@ -20,6 +20,7 @@ pub(crate) struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub(crate) enum Command {
     /// Serve a small, fast HTTP/1.1 target (for trying volley out).
     Serve(ServeArgs),

@@ -28,7 +28,7 @@ impl Rate {
     pub fn per_second(rps: f64) -> Option<Self> {
         let milli = (rps * 1000.0).round();
         (milli.is_finite() && milli >= 1.0 && milli <= u64::MAX as f64)
-            .then(|| Self::Fixed { milli_rps: milli as u64 })
+            .then_some(Self::Fixed { milli_rps: milli as u64 })
     }
 
     /// Requests per second, or `None` for [`Rate::Max`].

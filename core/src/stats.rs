@@ -232,10 +232,12 @@ impl Stats {
         record(&mut self.connect, took);
     }
 
-    /// Closes the current second if `since_t0` is past it.
+    /// Closes the current second if `since_t0` is past it. A time from an
+    /// earlier second (a clock that stepped back) counts in the current one,
+    /// so rows stay in order.
     fn roll(&mut self, since_t0: Duration) {
         let second = u32::try_from(since_t0.as_secs()).unwrap_or(u32::MAX);
-        if second != self.current.second {
+        if second > self.current.second {
             self.close_second();
             self.current.second = second;
         }

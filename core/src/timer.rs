@@ -91,6 +91,7 @@ mod tests {
     use crate::Duration;
 
     #[test]
+    #[allow(clippy::disallowed_methods)] // a test's epoch; only durations are added to it
     fn fifo_with_removal() {
         let t = Instant::now();
         let ms = Duration::from_millis;

@@ -90,9 +90,7 @@ impl EventLoop {
             // (the rounded timeout stays as a backstop).
             let wake = self.engine.next_wake();
             if let Some((at, Wake::Send)) = wake {
-                if let Err(e) = self.timer.arm(at, now) {
-                    return Err(e);
-                }
+                self.timer.arm(at, now)?;
             }
             let timeout = wake.map(|(t, _)| t.saturating_duration_since(now));
             if let Err(e) = self.poll.poll(&mut events, timeout) {

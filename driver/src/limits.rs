@@ -8,6 +8,8 @@ const RESERVED_FDS: u64 = 64;
 
 /// Raises the soft RLIMIT_NOFILE so `users` sockets fit, up to the hard
 /// limit; fails with the number of users that would fit when they cannot.
+// rlim_t is u64 on Linux but not on every platform.
+#[allow(clippy::unnecessary_cast)]
 pub fn ensure_fd_limit(users: usize) -> Result<(), SetupError> {
     let need = users as u64 + RESERVED_FDS;
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
