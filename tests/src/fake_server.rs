@@ -12,8 +12,8 @@
 //!
 //! The server also checks the engine's side of the protocol and records every
 //! breach in [`FakeServer::violations`]: a `Send` on a slot that is not
-//! connected, a second request before the first was answered (volley never
-//! pipelines), or a `Connect` on a slot whose socket was never closed.
+//! connected, a second request before any byte of the answer to the first
+//! (volley never pipelines), or a `Connect` on a slot whose socket was never closed.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -71,13 +71,21 @@ pub struct Reply {
 impl Reply {
     /// Send `bytes` and keep the connection open.
     pub fn send(bytes: impl Into<Vec<u8>>) -> Self {
-        Self { bytes: bytes.into(), close: false, latency: None }
+        Self {
+            bytes: bytes.into(),
+            close: false,
+            latency: None,
+        }
     }
 
     /// Send `bytes`, then close the connection (a read-until-close body, a
     /// response cut short, ...).
     pub fn send_then_close(bytes: impl Into<Vec<u8>>) -> Self {
-        Self { bytes: bytes.into(), close: true, latency: None }
+        Self {
+            bytes: bytes.into(),
+            close: true,
+            latency: None,
+        }
     }
 
     /// The same reply after `latency`.
@@ -212,7 +220,10 @@ impl Script {
 
     /// Each connection closes after `responses` responses.
     pub fn close_after(mut self, responses: u64, announce: bool) -> Self {
-        self.close_after = Some(CloseAfter { responses, announce });
+        self.close_after = Some(CloseAfter {
+            responses,
+            announce,
+        });
         self
     }
 
@@ -233,7 +244,11 @@ enum Side {
     Closed,
     /// A connect is on its way.
     Connecting,
-    /// Connected. `awaiting` while a request has not been fully answered.
+    /// Connected. `awaiting` from a request until the first byte of its
+    /// reply is delivered: before that the engine cannot hold a response,
+    /// so another request on the slot would be pipelining. (After it, the
+    /// engine may rightly see a whole response while the server still has
+    /// bytes to send, e.g. a reply sent twice.)
     Open { on_conn: u64, awaiting: bool },
     /// The server decided to close; its EOF is queued. Requests that still
     /// arrive are dropped, as by a real server that has shut its socket.
@@ -246,14 +261,15 @@ struct Slot {
     side: Side,
 }
 
-/// A queued delivery. `last` marks the final piece of a reply.
+/// A queued delivery. `first` marks the first piece of a reply: once it
+/// is delivered the engine may hold a whole response and send again.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Pending {
     at: Instant,
     seq: u64,
     conn: usize,
     generation: u64,
-    last: bool,
+    first: bool,
     what: Kind,
 }
 
@@ -296,6 +312,8 @@ pub struct FakeServer {
     pub stats: ServerStats,
     /// The last request received, for checks on its bytes.
     pub last_request: Vec<u8>,
+    /// When each request arrived, in order.
+    pub arrivals: Vec<Instant>,
     /// Breaches of the engine's protocol (see the module doc).
     pub violations: Vec<String>,
 }
@@ -311,6 +329,7 @@ impl FakeServer {
             origin: None,
             stats: ServerStats::default(),
             last_request: Vec::new(),
+            arrivals: Vec::new(),
             violations: Vec::new(),
         }
     }
@@ -322,7 +341,13 @@ impl FakeServer {
 
     fn slot(&mut self, conn: ConnId) -> &mut Slot {
         if self.slots.len() <= conn.0 {
-            self.slots.resize(conn.0 + 1, Slot { generation: 0, side: Side::Closed });
+            self.slots.resize(
+                conn.0 + 1,
+                Slot {
+                    generation: 0,
+                    side: Side::Closed,
+                },
+            );
         }
         &mut self.slots[conn.0]
     }
@@ -334,7 +359,9 @@ impl FakeServer {
         let slot = self.slot(conn);
         if slot.side != Side::Closed {
             let side = slot.side;
-            self.violations.push(format!("{conn:?}: Connect while the old socket is {side:?} (no Close first)"));
+            self.violations.push(format!(
+                "{conn:?}: Connect while the old socket is {side:?} (no Close first)"
+            ));
         }
         let slot = self.slot(conn);
         slot.generation += 1;
@@ -361,20 +388,36 @@ impl FakeServer {
         self.last_request.extend_from_slice(bytes);
         let side = self.slot(conn).side;
         let on_conn = match side {
-            Side::Open { on_conn, awaiting: false } => on_conn,
+            Side::Open {
+                on_conn,
+                awaiting: false,
+            } => on_conn,
             Side::Closing => return,
             _ => {
-                self.violations.push(format!("{conn:?}: Send while the socket is {side:?}"));
+                self.violations
+                    .push(format!("{conn:?}: Send while the socket is {side:?}"));
                 return;
             }
         };
-        let request = Request { index: self.stats.requests, on_conn, conn };
+        let request = Request {
+            index: self.stats.requests,
+            on_conn,
+            conn,
+        };
+        self.arrivals.push(now);
         self.stats.requests += 1;
-        self.slot(conn).side = Side::Open { on_conn: on_conn + 1, awaiting: true };
+        self.slot(conn).side = Side::Open {
+            on_conn: on_conn + 1,
+            awaiting: true,
+        };
         let Some(mut reply) = (self.script.responder)(&request) else {
             return; // never answered: the connection stays busy
         };
-        if let Some(CloseAfter { responses, announce }) = self.script.close_after {
+        if let Some(CloseAfter {
+            responses,
+            announce,
+        }) = self.script.close_after
+        {
             if on_conn + 1 >= responses {
                 reply.close = true;
                 if announce {
@@ -386,34 +429,52 @@ impl FakeServer {
             self.slot(conn).side = Side::Closing;
         }
         let mut at = self.stalled(now + reply.latency.unwrap_or(self.script.latency));
-        let pieces: Vec<Vec<u8>> = self.script.pieces.cut(&reply.bytes).into_iter().map(<[u8]>::to_vec).collect();
+        let pieces: Vec<Vec<u8>> = self
+            .script
+            .pieces
+            .cut(&reply.bytes)
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect();
         let n = pieces.len();
         for (i, piece) in pieces.into_iter().enumerate() {
             if i > 0 {
                 at = self.stalled(at + self.script.piece_gap);
             }
-            self.push(at, conn, Kind::Data(piece), i + 1 == n && !reply.close);
+            self.push(at, conn, Kind::Data(piece), i == 0);
         }
         if reply.close {
-            self.push(at, conn, Kind::Eof, true);
+            self.push(at, conn, Kind::Eof, false);
         } else if n == 0 {
             // An empty reply: the request counts as answered at once.
-            self.slot(conn).side = Side::Open { on_conn: on_conn + 1, awaiting: false };
+            self.slot(conn).side = Side::Open {
+                on_conn: on_conn + 1,
+                awaiting: false,
+            };
         }
     }
 
     /// Moves `at` to the end of the stall window if it falls inside.
     fn stalled(&self, at: Instant) -> Instant {
         match (&self.script.stall, self.origin) {
-            (Some(window), Some(t0)) if at >= t0 + window.start && at < t0 + window.end => t0 + window.end,
+            (Some(window), Some(t0)) if at >= t0 + window.start && at < t0 + window.end => {
+                t0 + window.end
+            }
             _ => at,
         }
     }
 
-    fn push(&mut self, at: Instant, conn: ConnId, what: Kind, last: bool) {
+    fn push(&mut self, at: Instant, conn: ConnId, what: Kind, first: bool) {
         let generation = self.slot(conn).generation;
         self.seq += 1;
-        self.queue.push(Reverse(Pending { at, seq: self.seq, conn: conn.0, generation, last, what }));
+        self.queue.push(Reverse(Pending {
+            at,
+            seq: self.seq,
+            conn: conn.0,
+            generation,
+            first,
+            what,
+        }));
     }
 
     /// Drops deliveries for connections that are gone.
@@ -443,7 +504,10 @@ impl FakeServer {
         let slot = &mut self.slots[p.conn];
         let delivery = match p.what {
             Kind::Connected => {
-                slot.side = Side::Open { on_conn: 0, awaiting: false };
+                slot.side = Side::Open {
+                    on_conn: 0,
+                    awaiting: false,
+                };
                 self.stats.accepted += 1;
                 Delivery::Connected
             }
@@ -453,8 +517,11 @@ impl FakeServer {
                 Delivery::ConnectFailed(ErrorKind::ConnectRefused)
             }
             Kind::Data(bytes) => {
-                if let (true, Side::Open { on_conn, .. }) = (p.last, slot.side) {
-                    slot.side = Side::Open { on_conn, awaiting: false };
+                if let (true, Side::Open { on_conn, .. }) = (p.first, slot.side) {
+                    slot.side = Side::Open {
+                        on_conn,
+                        awaiting: false,
+                    };
                 }
                 self.stats.bytes_delivered += bytes.len() as u64;
                 Delivery::Data(bytes)
@@ -489,8 +556,14 @@ mod tests {
     #[test]
     fn pieces_cover_the_input() {
         let b = b"abcdef";
-        for p in [Pieces::Whole, Pieces::Bytewise, Pieces::SplitAt(0), Pieces::SplitAt(3), Pieces::SplitAt(6), Pieces::Chunks(4)]
-        {
+        for p in [
+            Pieces::Whole,
+            Pieces::Bytewise,
+            Pieces::SplitAt(0),
+            Pieces::SplitAt(3),
+            Pieces::SplitAt(6),
+            Pieces::Chunks(4),
+        ] {
             let cut = p.cut(b);
             assert!(cut.iter().all(|c| !c.is_empty()), "{p:?}");
             assert_eq!(cut.concat(), b, "{p:?}");
@@ -518,7 +591,10 @@ mod tests {
         s.receive(ConnId(0), t0, b"GET / HTTP/1.1\r\n\r\n");
         assert_eq!(s.next_delivery(), Some(t0 + ms(5)));
         assert_eq!(s.pop_due(t0 + ms(4)), None);
-        assert_eq!(s.pop_due(t0 + ms(5)), Some((ConnId(0), Delivery::Data(OK.to_vec()))));
+        assert_eq!(
+            s.pop_due(t0 + ms(5)),
+            Some((ConnId(0), Delivery::Data(OK.to_vec())))
+        );
         // Due at 12 ms, inside the stall: delivered at 20 ms.
         s.receive(ConnId(0), t0 + ms(7), b"GET / HTTP/1.1\r\n\r\n");
         assert_eq!(s.next_delivery(), Some(t0 + ms(20)));

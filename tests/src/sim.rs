@@ -13,7 +13,19 @@
 //!    stop it (`handle_stop(now)`) when a scheduled stop falls due;
 //! 3. jump to the earliest of [`Engine::poll_timeout`], the server's next
 //!    delivery and the scheduled stop, and call [`Engine::handle_timeout`]
-//!    there if the engine's deadline has come.
+//!    there if the engine's deadline has come. Once the engine has finished
+//!    the clock stops, so [`Sim::now`] is when the run ended.
+//!
+//! At one instant the engine's timers fire first (on the jump), then the
+//! server's deliveries, then the start and any stop. Ties are thereby
+//! broken the same way every run, so tests can assert exact counts.
+//!
+//! Besides [`Sim::run_to_end`] and [`Sim::run_until`], tests can stop the
+//! run like Ctrl-C ([`Sim::stop_at`], [`Sim::stop_now`]), give the engine a
+//! clock that jitters backwards ([`Sim::skew`]), call any handler with any
+//! instant ([`Sim::poke`]), read when each request reached the server
+//! ([`Sim::arrivals`]) and record a trace of every delivery and output
+//! ([`Sim::tracing`]), which a protocol violation prints.
 
 use std::time::{Duration, Instant};
 
@@ -43,7 +55,12 @@ pub fn get() -> RequestTemplate {
 
 /// A request with `method` and no body.
 pub fn request(method: &str) -> RequestTemplate {
-    let spec = RequestSpec { method: method.into(), target: "/".into(), host: "sim.test".into(), ..RequestSpec::default() };
+    let spec = RequestSpec {
+        method: method.into(),
+        target: "/".into(),
+        host: "sim.test".into(),
+        ..RequestSpec::default()
+    };
     // ok: a fixed, valid spec.
     RequestTemplate::new(&spec).expect("valid request")
 }
@@ -57,11 +74,14 @@ pub struct Sim {
     epoch: Instant,
     now: Instant,
     t0: Option<Instant>,
-    stop_at: Option<Instant>,
+    /// Times of scheduled `handle_stop` calls, latest first.
+    stops: Vec<Instant>,
     /// The engine sees `now - skew` on every other call (see [`Sim::skew`]).
     skew: Duration,
     flip: bool,
     steps: u64,
+    /// Every delivery and output, when tracing.
+    trace: Option<Vec<String>>,
     /// What the engine asked for so far.
     pub outputs: OutputCounts,
 }
@@ -78,10 +98,11 @@ impl Sim {
             epoch,
             now: epoch,
             t0: None,
-            stop_at: None,
+            stops: Vec::new(),
             skew: Duration::ZERO,
             flip: false,
             steps: 0,
+            trace: None,
             outputs: OutputCounts::default(),
         };
         sim.drain(epoch);
@@ -113,15 +134,28 @@ impl Sim {
         self.engine.stats()
     }
 
+    /// When each request reached the server, as time since `t0`.
+    pub fn arrivals(&self) -> Vec<Duration> {
+        let t0 = self.t0.unwrap_or(self.epoch);
+        self.server
+            .arrivals
+            .iter()
+            .map(|&at| at.saturating_duration_since(t0))
+            .collect()
+    }
+
     /// Steps taken so far.
     pub fn steps(&self) -> u64 {
         self.steps
     }
 
-    /// Calls `handle_stop` (Ctrl-C) at `after` since `t0`.
+    /// Calls `handle_stop` (Ctrl-C) at `after` since `t0` (since now if the
+    /// run has not started), after the deliveries due at that time. May be
+    /// called again for a second Ctrl-C.
     pub fn stop_at(&mut self, after: Duration) -> &mut Self {
         let t0 = self.t0.unwrap_or(self.now);
-        self.stop_at = Some(t0 + after);
+        self.stops.push(t0 + after);
+        self.stops.sort_by(|a, b| b.cmp(a));
         self
     }
 
@@ -147,10 +181,40 @@ impl Sim {
         self.drain(at);
     }
 
+    /// Records every delivery and output from now on, for [`Sim::trace`].
+    pub fn tracing(&mut self) -> &mut Self {
+        self.trace.get_or_insert_with(Vec::new);
+        self
+    }
+
+    /// The recorded deliveries and outputs, one line each, with the virtual
+    /// time since the epoch (empty unless [`Sim::tracing`] was called).
+    pub fn trace(&self) -> &[String] {
+        self.trace.as_deref().unwrap_or_default()
+    }
+
+    fn trace_around_first_violation(&self) -> String {
+        let trace = self.trace();
+        let at = trace
+            .iter()
+            .position(|l| l.ends_with("!! violation"))
+            .unwrap_or(trace.len());
+        trace[at.saturating_sub(40)..(at + 5).min(trace.len())].join("\n")
+    }
+
+    fn note(&mut self, what: std::fmt::Arguments<'_>) {
+        if let Some(trace) = &mut self.trace {
+            trace.push(format!("{:>12?} {what}", self.now - self.epoch));
+        }
+    }
+
     fn engine_now(&mut self) -> Instant {
         self.flip = !self.flip;
         if self.flip && !self.skew.is_zero() {
-            self.now.checked_sub(self.skew).unwrap_or(self.epoch).max(self.epoch)
+            self.now
+                .checked_sub(self.skew)
+                .unwrap_or(self.epoch)
+                .max(self.epoch)
         } else {
             self.now
         }
@@ -159,6 +223,7 @@ impl Sim {
     /// Drains `poll_output(at)` until `None`, acting on each output.
     fn drain(&mut self, at: Instant) {
         while let Some(out) = self.engine.poll_output(at) {
+            self.note(format_args!("out {out:?}"));
             match out {
                 Output::Connect(c) => {
                     self.outputs.connects += 1;
@@ -166,7 +231,12 @@ impl Sim {
                 }
                 Output::Send(c) => {
                     self.outputs.sends += 1;
-                    self.server.receive(c, self.now, self.engine.request_bytes());
+                    let before = self.server.violations.len();
+                    self.server
+                        .receive(c, self.now, self.engine.request_bytes());
+                    if self.server.violations.len() > before {
+                        self.note(format_args!("!! violation"));
+                    }
                 }
                 Output::Close(c) => {
                     self.outputs.closes += 1;
@@ -178,10 +248,20 @@ impl Sim {
     }
 
     fn deliver(&mut self, conn: ConnId, delivery: Delivery) {
+        if self.trace.is_some() {
+            let what = match &delivery {
+                Delivery::Data(b) => format!("Data({:?})", String::from_utf8_lossy(b)),
+                other => format!("{other:?}"),
+            };
+            self.note(format_args!("in  {conn:?} {what}"));
+        }
         let at = self.engine_now();
         match delivery {
             Delivery::Connected => self.engine.handle_connected(conn, at),
-            Delivery::ConnectFailed(kind) => self.engine.handle_connect_failed(conn, at, kind, &"connection refused"),
+            Delivery::ConnectFailed(kind) => {
+                self.engine
+                    .handle_connect_failed(conn, at, kind, &"connection refused")
+            }
             Delivery::Data(bytes) => self.engine.handle_data(conn, at, &bytes),
             Delivery::Eof => self.engine.handle_eof(conn, at),
         }
@@ -190,14 +270,19 @@ impl Sim {
 
     /// One step: deliver what is due now, start or stop the run when due,
     /// then jump to the next event and fire the engine's timers there.
-    /// Returns false when nothing will ever happen again.
+    /// Returns false when nothing will ever happen again (the engine has
+    /// finished, or has no timer and the server nothing to deliver).
     pub fn step(&mut self) -> bool {
         self.steps += 1;
         while let Some((conn, delivery)) = self.server.pop_due(self.now) {
             // Deliveries count too: zero-latency replies at `Rate::Max` could
             // otherwise loop forever at one instant.
             self.steps += 1;
-            assert!(self.steps < MAX_STEPS, "no end after {MAX_STEPS} steps, at {:?}", self.now - self.epoch);
+            assert!(
+                self.steps < MAX_STEPS,
+                "no end after {MAX_STEPS} steps, at {:?}",
+                self.now - self.epoch
+            );
             self.deliver(conn, delivery);
         }
         if self.t0.is_none() && self.engine.is_ready() {
@@ -207,13 +292,24 @@ impl Sim {
             self.engine.handle_start(at);
             self.drain(at);
         }
-        if self.stop_at.is_some_and(|s| s <= self.now) {
-            self.stop_at = None;
+        while self.stops.last().is_some_and(|&s| s <= self.now) {
+            self.stops.pop();
             self.stop_now();
+        }
+        if self.engine.is_finished() {
+            // The clock stops with the run: `now` is when it ended.
+            return false;
         }
         // The start, a stop or a zero-latency reply may have made something
         // due right now: take it in the next step, without moving time.
-        let next = [self.engine.poll_timeout(), self.server.next_delivery(), self.stop_at].into_iter().flatten().min();
+        let next = [
+            self.engine.poll_timeout(),
+            self.server.next_delivery(),
+            self.stops.last().copied(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         let Some(next) = next else { return false };
         self.now = self.now.max(next);
         if self.engine.poll_timeout().is_some_and(|t| t <= self.now) {
@@ -229,7 +325,11 @@ impl Sim {
     /// left to happen while the engine is not finished.
     pub fn run_to_end(&mut self) -> &Stats {
         while !self.engine.is_finished() {
-            assert!(self.steps < MAX_STEPS, "no end after {MAX_STEPS} steps, at {:?}", self.now - self.epoch);
+            assert!(
+                self.steps < MAX_STEPS,
+                "no end after {MAX_STEPS} steps, at {:?}",
+                self.now - self.epoch
+            );
             let moved = self.step();
             assert!(
                 moved || self.engine.is_finished(),
@@ -237,14 +337,22 @@ impl Sim {
                 self.now - self.epoch
             );
         }
-        assert!(self.server.violations.is_empty(), "protocol violations: {:#?}", self.server.violations);
+        assert!(
+            self.server.violations.is_empty(),
+            "protocol violations: {:#?}\nend of the trace:\n{}",
+            self.server.violations,
+            self.trace_around_first_violation()
+        );
         self.engine.stats()
     }
 
     /// Steps until virtual time reaches `t0 + until` (or the run ends).
     pub fn run_until(&mut self, until: Duration) {
         while !self.engine.is_finished() && (self.t0.is_none() || self.elapsed() < until) {
-            assert!(self.steps < MAX_STEPS, "no progress after {MAX_STEPS} steps");
+            assert!(
+                self.steps < MAX_STEPS,
+                "no progress after {MAX_STEPS} steps"
+            );
             if !self.step() {
                 return;
             }

@@ -50,14 +50,23 @@ fn check(method: &str, response: &[u8], server_closes: bool, status: u16, conns:
         let script = Script::ok(ms(1))
             .responder(move |_| {
                 let bytes = bytes.clone();
-                Some(if server_closes { Reply::send_then_close(bytes) } else { Reply::send(bytes) })
+                Some(if server_closes {
+                    Reply::send_then_close(bytes)
+                } else {
+                    Reply::send(bytes)
+                })
             })
             .pieces(pieces.clone());
         let sim = run_with(one_user(N), request(method), script);
         let s = sim.stats();
         let ctx = format!("{pieces:?} of {:?}", String::from_utf8_lossy(response));
         assert!(s.identity_holds(), "{ctx}");
-        assert!(no_errors(s), "{ctx}: errors {:?} {:?}", s.errors, s.examples);
+        assert!(
+            no_errors(s),
+            "{ctx}: errors {:?} {:?}",
+            s.errors,
+            s.examples
+        );
         assert_eq!((s.scheduled, s.completed, s.unfinished), (N, N, 0), "{ctx}");
         assert_eq!(s.statuses().collect::<Vec<_>>(), vec![(status, N)], "{ctx}");
         assert_eq!(s.bytes_in, N * len, "{ctx}");
@@ -67,7 +76,10 @@ fn check(method: &str, response: &[u8], server_closes: bool, status: u16, conns:
             Conns::PerRequest => N,
         };
         assert_eq!(s.connections, want, "{ctx}: connections");
-        assert_eq!(sim.server.stats.connect_attempts, want, "{ctx}: connect attempts");
+        assert_eq!(
+            sim.server.stats.connect_attempts, want,
+            "{ctx}: connect attempts"
+        );
         // Every response took exactly the 1 ms latency, reconnects are
         // instant here, and pieces of a reply arrive together.
         assert_eq!(sim.elapsed(), ms(N), "{ctx}: run time");
@@ -150,7 +162,10 @@ fn keep_alive_reuses_one_connection() {
 
 #[test]
 fn connection_close_reconnects_per_request() {
-    let script = Script::new(&b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"[..], ms(1));
+    let script = Script::new(
+        &b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"[..],
+        ms(1),
+    );
     let sim = run(one_user(100), script.close_after(1, false));
     let s = sim.stats();
     assert!(s.identity_holds() && no_errors(s));
@@ -184,7 +199,9 @@ fn connection_close_request_header_is_sent() {
     let mut c = one_user(5);
     c.keep_alive = false;
     let sim = run_with(c, template, Script::ok(ms(1)).close_after(1, true));
-    assert!(String::from_utf8_lossy(&sim.server.last_request).contains("\r\nConnection: close\r\n"));
+    assert!(
+        String::from_utf8_lossy(&sim.server.last_request).contains("\r\nConnection: close\r\n")
+    );
     assert_eq!((sim.stats().completed, sim.stats().connections), (5, 5));
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use volley_core::{Config, Rate, Stats};
 use volley_tests::assert_all_equivalent;
 use volley_tests::fake_server::Script;
-use volley_tests::sim::{run, Sim, get};
+use volley_tests::sim::{Sim, get, run};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -42,7 +42,10 @@ fn assert_accounted(s: &Stats) {
 
 #[test]
 fn fixed_rate_is_exact() {
-    let sim = run(config(50, rps(1000.0), Duration::from_secs(2)), Script::ok(ms(1)));
+    let sim = run(
+        config(50, rps(1000.0), Duration::from_secs(2)),
+        Script::ok(ms(1)),
+    );
     let s = sim.stats();
     assert_accounted(s);
     assert_eq!((s.scheduled, s.sent, s.completed), (2000, 2000, 2000));
@@ -55,6 +58,11 @@ fn fixed_rate_is_exact() {
     // All 50 users connected once, before t0.
     assert_eq!(s.connections, 50);
     assert_eq!(sim.server.stats.requests, 2000);
+    let arrivals = sim.arrivals();
+    assert!(
+        arrivals.iter().enumerate().all(|(k, &t)| t == ms(k as u64)),
+        "request k arrives at k ms"
+    );
     assert_eq!(s.duration, Duration::from_secs(2));
     assert_eq!(s.achieved_rps(), 1000.0);
     // Request k is intended at k ms and ends at k+1 ms: 999 end in second
@@ -68,7 +76,10 @@ fn fixed_rate_is_exact() {
 #[test]
 fn fractional_rate_over_a_long_run_does_not_drift() {
     // 3 req/s has a period that is not a whole number of nanoseconds.
-    let sim = run(config(2, rps(3.0), Duration::from_secs(600)), Script::ok(ms(1)));
+    let sim = run(
+        config(2, rps(3.0), Duration::from_secs(600)),
+        Script::ok(ms(1)),
+    );
     let s = sim.stats();
     assert_accounted(s);
     assert_eq!((s.scheduled, s.completed), (1800, 1800));
@@ -77,11 +88,17 @@ fn fractional_rate_over_a_long_run_does_not_drift() {
 
 #[test]
 fn max_rate_is_closed_loop() {
-    let sim = run(config(10, Rate::Max, Duration::from_secs(1)), Script::ok(ms(1)));
+    let sim = run(
+        config(10, Rate::Max, Duration::from_secs(1)),
+        Script::ok(ms(1)),
+    );
     let s = sim.stats();
     assert_accounted(s);
     // Each user sends at 0, 1, ..., 999 ms; at 1 s the run ends.
-    assert_eq!((s.scheduled, s.sent, s.completed, s.unsent), (10_000, 10_000, 10_000, 0));
+    assert_eq!(
+        (s.scheduled, s.sent, s.completed, s.unsent),
+        (10_000, 10_000, 10_000, 0)
+    );
     // Closed loop: the intended time is the send time.
     assert_eq!(s.latency, s.service);
     assert_eq!((s.latency.min(), s.latency.max()), (1000, 1000));
@@ -116,7 +133,10 @@ fn max_requests_stops_at_exactly_n() {
     let sim = run(c, Script::ok(ms(1)));
     let s = sim.stats();
     assert_accounted(s);
-    assert_eq!((s.scheduled, s.sent, s.completed, s.unsent), (123, 123, 123, 0));
+    assert_eq!(
+        (s.scheduled, s.sent, s.completed, s.unsent),
+        (123, 123, 123, 0)
+    );
     assert_eq!(sim.server.stats.requests, 123);
     // Request 122 starts at 122 ms and ends at 123 ms, and that is the run.
     assert_eq!(s.duration, ms(123));
@@ -144,13 +164,28 @@ fn stall_is_counted_from_the_intended_time() {
     let sim = run(config(20, rps(1000.0), Duration::from_secs(5)), script);
     let s = sim.stats();
     assert_accounted(s);
-    assert_eq!((s.scheduled, s.completed, s.unsent, s.failed), (5000, 5000, 0, 0));
+    assert_eq!(
+        (s.scheduled, s.completed, s.unsent, s.failed),
+        (5000, 5000, 0, 0)
+    );
 
     // Latency counts from the intended time: request 1999, intended at
     // 1.999 s and due at 2.000 s, ended at 3 s; a thousand requests are hit.
-    assert!(s.latency.equivalent(s.latency.max(), us(ms(1001))), "max {}", s.latency.max());
-    assert!(s.latency.value_at_quantile(0.99) >= 900_000, "p99 {}", s.latency.value_at_quantile(0.99));
-    assert!(s.latency.value_at_quantile(0.90) >= 400_000, "p90 {}", s.latency.value_at_quantile(0.90));
+    assert!(
+        s.latency.equivalent(s.latency.max(), us(ms(1001))),
+        "max {}",
+        s.latency.max()
+    );
+    assert!(
+        s.latency.value_at_quantile(0.99) >= 900_000,
+        "p99 {}",
+        s.latency.value_at_quantile(0.99)
+    );
+    assert!(
+        s.latency.value_at_quantile(0.90) >= 400_000,
+        "p90 {}",
+        s.latency.value_at_quantile(0.90)
+    );
     assert!(s.send_lag.max() >= 970_000, "send lag {}", s.send_lag.max());
 
     // Service time hides it (what wrk and hey report): only the 20 requests
@@ -163,7 +198,11 @@ fn stall_is_counted_from_the_intended_time() {
     assert_eq!(s.service.count_between(2000, 2_000_000), 20);
     let late = s.latency.count_between(2000, 2_000_000);
     assert!(late >= 990, "only {late} late by latency");
-    assert!(s.service.equivalent(s.service.max(), us(ms(1001))), "service max {}", s.service.max());
+    assert!(
+        s.service.equivalent(s.service.max(), us(ms(1001))),
+        "service max {}",
+        s.service.max()
+    );
 
     // The timeline shows the stall: no completions in second 2, then a
     // burst at 3 s with high latency.
@@ -177,16 +216,25 @@ fn stall_is_counted_from_the_intended_time() {
 #[test]
 fn too_few_users_build_a_backlog() {
     // 5 users × 10 ms per request = 500/s, asked for 1000/s.
-    let sim = run(config(5, rps(1000.0), Duration::from_secs(2)), Script::ok(ms(10)));
+    let sim = run(
+        config(5, rps(1000.0), Duration::from_secs(2)),
+        Script::ok(ms(10)),
+    );
     let s = sim.stats();
     assert_accounted(s);
     // Each user starts 200 requests in 2 s; the other 1000 never leave.
-    assert_eq!((s.scheduled, s.sent, s.completed, s.unsent, s.unfinished), (2000, 1000, 1000, 1000, 0));
+    assert_eq!(
+        (s.scheduled, s.sent, s.completed, s.unsent, s.unfinished),
+        (2000, 1000, 1000, 1000, 0)
+    );
     assert_all_equivalent!(s.service, 10_000);
     // Request k waits ~k ms in the backlog: the last latency is ~1 s.
     assert!(s.latency.max() >= 990_000, "max {}", s.latency.max());
     let p50s: Vec<u64> = s.timeline.iter().map(|r| r.p50_us).collect();
-    assert!(p50s.len() >= 2 && p50s.windows(2).all(|w| w[0] < w[1]), "latency must grow: {p50s:?}");
+    assert!(
+        p50s.len() >= 2 && p50s.windows(2).all(|w| w[0] < w[1]),
+        "latency must grow: {p50s:?}"
+    );
     // Half the target: 500/s.
     assert_eq!(s.achieved_rps(), 500.0);
 }
@@ -195,7 +243,11 @@ fn too_few_users_build_a_backlog() {
 fn connect_time_is_before_t0() {
     // Users connect before t0 (SPEC §2): a 50 ms connect does not delay
     // the schedule.
-    let mut sim = Sim::new(config(4, rps(100.0), Duration::from_secs(1)), get(), Script::ok(ms(1)).connect_latency(ms(50)));
+    let mut sim = Sim::new(
+        config(4, rps(100.0), Duration::from_secs(1)),
+        get(),
+        Script::ok(ms(1)).connect_latency(ms(50)),
+    );
     sim.run_to_end();
     assert_eq!(sim.t0().map(|t0| t0 - sim.epoch()), Some(ms(50)));
     let s = sim.stats();
@@ -204,4 +256,27 @@ fn connect_time_is_before_t0() {
     assert_eq!((s.latency.min(), s.latency.max()), (1000, 1000));
     assert_all_equivalent!(s.connect, 50_000);
     assert_eq!(s.connections, 4);
+}
+
+#[test]
+fn split_engines_make_one_schedule() {
+    // A plan split across 3 engines (threads or shards): each takes every
+    // third request of the one global schedule, so together they send one
+    // request per millisecond, and a request limit is shared exactly.
+    let mut plan = config(30, rps(1000.0), Duration::from_secs(1));
+    plan.max_requests = Some(800);
+    let mut all = Vec::new();
+    let mut total = Stats::new();
+    for part in plan.split(3) {
+        let sim = run(part, Script::ok(ms(1)));
+        let s = sim.stats();
+        assert_accounted(s);
+        assert_eq!(s.send_lag.max(), 0);
+        all.extend(sim.arrivals());
+        total.merge(s);
+    }
+    all.sort();
+    assert_eq!(all, (0..800).map(ms).collect::<Vec<_>>());
+    assert_eq!((total.scheduled, total.completed), (800, 800));
+    assert_accounted(&total);
 }
