@@ -41,6 +41,9 @@ pub(crate) fn warnings(info: &RunInfo, s: &Stats) -> Vec<String> {
     let mean_service_s = s.service.mean() / 1e6 + connect_s;
     if let Some(target) = info.target_rps {
         let achieved = s.achieved_rps();
+        // What the schedule asked for over the window (lower than the
+        // target during a ramp-up).
+        let scheduled_rps = s.scheduled as f64 / s.duration.as_secs_f64().max(1e-9);
         let lag_p90 = s.send_lag.value_at_percentile(90.0);
         // Requests waited: some never left, or most left late.
         let backlog = s.unsent * 1000 > s.scheduled || (s.sent > 0 && lag_p90 > 10_000);
@@ -70,12 +73,12 @@ pub(crate) fn warnings(info: &RunInfo, s: &Stats) -> Vec<String> {
                 thousands(info.users as u64),
                 busy
             ));
-        } else if s.completed > 0 && achieved < target * 0.95 && s.unfinished + s.failed == 0 {
+        } else if s.completed > 0 && s.completed * 100 < s.scheduled * 95 && s.unfinished + s.failed == 0 {
             out.push(format!(
-                "the target rate was not reached ({} of {} req/s) though users were free: the load \
+                "the scheduled rate was not reached ({} of {} req/s) though users were free: the load \
                  generator itself may be short of CPU; try more --threads or another machine",
                 rate(achieved),
-                rate(target)
+                rate(scheduled_rps)
             ));
         }
     }
@@ -142,12 +145,13 @@ pub(crate) fn render_text(info: &RunInfo, s: &Stats, out: &mut dyn Write) -> io:
     };
     writeln!(
         out,
-        "{} {}\n  {} for {}, {} users on {} thread{}{}",
+        "{} {}\n  {} for {}, {} user{} on {} thread{}{}",
         info.method,
         info.url,
         rate_text,
         dur(info.duration),
         thousands(info.users as u64),
+        if info.users == 1 { "" } else { "s" },
         info.threads,
         if info.threads == 1 { "" } else { "s" },
         if info.keep_alive { "" } else { ", a new connection per request" }
@@ -168,13 +172,20 @@ pub(crate) fn render_text(info: &RunInfo, s: &Stats, out: &mut dyn Write) -> io:
     }
     let achieved = s.achieved_rps();
     match info.target_rps {
-        Some(t) => writeln!(
-            out,
-            "  achieved    {} req/s over {} ({:.1}% of target)",
-            rate(achieved),
-            dur(s.duration),
-            100.0 * achieved / t
-        )?,
+        Some(t) => {
+            write!(out, "  achieved    {} req/s over {}", rate(achieved), dur(s.duration))?;
+            // Completed against scheduled: the ratio to the target rate,
+            // also for a ramp-up or a run stopped early.
+            if s.scheduled > 0 {
+                write!(out, " ({:.1}% of schedule", 100.0 * s.completed as f64 / s.scheduled as f64)?;
+                let scheduled_rps = s.scheduled as f64 / s.duration.as_secs_f64().max(1e-9);
+                if (scheduled_rps - t).abs() > t * 0.01 {
+                    write!(out, "; the schedule averaged {} req/s", rate(scheduled_rps))?;
+                }
+                write!(out, ")")?;
+            }
+            writeln!(out)?
+        }
         None => writeln!(out, "  achieved    {} req/s over {}", rate(achieved), dur(s.duration))?,
     }
 

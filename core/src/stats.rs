@@ -105,6 +105,8 @@ struct Current {
     second: u32,
     completed: u64,
     errors: u64,
+    /// Exact, unlike the histogram's 2 significant digits.
+    max_us: u64,
     latency: Histogram<u64>,
 }
 
@@ -143,6 +145,7 @@ impl Stats {
                 second: 0,
                 completed: 0,
                 errors: 0,
+                max_us: 0,
                 // 2 significant digits is plenty for a per-second p99 and
                 // keeps this histogram small.
                 // ok: constant bounds.
@@ -196,6 +199,8 @@ impl Stats {
         self.current.completed += 1;
         self.current.errors += u64::from(!(200..400).contains(&status));
         record(&mut self.current.latency, latency);
+        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.current.max_us = self.current.max_us.max(us);
     }
 
     /// A failed request.
@@ -255,11 +260,12 @@ impl Stats {
             errors: c.errors,
             p50_us: if h.is_empty() { 0 } else { h.value_at_quantile(0.5) },
             p99_us: if h.is_empty() { 0 } else { h.value_at_quantile(0.99) },
-            max_us: if h.is_empty() { 0 } else { h.max() },
+            max_us: c.max_us,
         };
         self.timeline.push(row);
         c.completed = 0;
         c.errors = 0;
+        c.max_us = 0;
         c.latency.reset();
     }
 
