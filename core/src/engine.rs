@@ -412,7 +412,7 @@ impl Engine {
         let mut best: Option<(Instant, Wake)> = None;
         let mut consider = |at: Option<Instant>, why: Wake| {
             if let Some(at) = at {
-                if best.map_or(true, |(b, _)| at < b) {
+                if best.is_none_or(|(b, _)| at < b) {
                     best = Some((at, why));
                 }
             }

@@ -9,7 +9,7 @@
 //!
 //! ```text
 //!            ┌──────────── driver (sockets, clock) ────────────┐
-//!            │ now = Instant::now()                            │
+//!            │ now = the clock, read once per wakeup           │
 //!  events ──►│ engine.handle_connected / handle_data /         │
 //!            │        handle_eof / handle_error / handle_timeout│
 //!            │ while let Some(out) = engine.poll_output(now) { │──► Connect / Send / Close

@@ -113,7 +113,8 @@ pub fn keep_alive(version: u8, headers: &[httparse::Header<'_>]) -> bool {
     if version == 0 { keep && !close } else { !close }
 }
 
-fn trim(mut s: &[u8]) -> &[u8] {
+/// `s` without leading and trailing spaces and tabs (HTTP's OWS).
+pub fn trim(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
     }
@@ -123,7 +124,9 @@ fn trim(mut s: &[u8]) -> &[u8] {
     s
 }
 
-fn parse_decimal(s: &[u8]) -> Option<u64> {
+/// A run of ASCII digits as a number; `None` if empty, not digits, or
+/// longer than 19 digits (so it cannot overflow).
+pub fn parse_decimal(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 19 {
         return None;
     }

@@ -18,8 +18,7 @@ const STATUS_TABLE: usize = 1000;
 
 /// A new empty histogram of microseconds, 1 µs to 1 h, 3 significant digits.
 pub fn new_histogram() -> Histogram<u64> {
-    // ok: the bounds are constants that hdrhistogram accepts.
-    Histogram::new_with_bounds(1, HIGHEST_US, SIGFIGS).expect("valid histogram bounds")
+    Histogram::new_with_bounds(1, HIGHEST_US, SIGFIGS).expect("valid histogram bounds") // ok: constant bounds
 }
 
 fn record(h: &mut Histogram<u64>, d: Duration) {
@@ -148,8 +147,7 @@ impl Stats {
                 max_us: 0,
                 // 2 significant digits is plenty for a per-second p99 and
                 // keeps this histogram small.
-                // ok: constant bounds.
-                latency: Histogram::new_with_bounds(1, HIGHEST_US, 2).expect("valid histogram bounds"),
+                latency: Histogram::new_with_bounds(1, HIGHEST_US, 2).expect("valid histogram bounds"), // ok: constant bounds
             },
         }
     }
@@ -291,8 +289,7 @@ impl Stats {
             (&mut self.connect, &other.connect),
             (&mut self.send_lag, &other.send_lag),
         ] {
-            // ok: both have the same bounds, so add cannot fail.
-            a.add(b).expect("histograms with equal bounds");
+            a.add(b).expect("histograms with equal bounds"); // ok: same bounds, add cannot fail
         }
         for (a, b) in self.status.iter_mut().zip(other.status.iter()) {
             *a += b;

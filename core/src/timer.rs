@@ -12,21 +12,22 @@ use crate::Instant;
 const NIL: u32 = u32::MAX;
 
 #[derive(Clone, Copy, Debug)]
-struct Node {
+struct Node<T> {
     prev: u32,
     next: u32,
-    deadline: Option<Instant>,
+    deadline: Option<T>,
 }
 
 /// A FIFO of (connection, deadline) with O(1) removal of any connection.
+/// Generic over the time type so that it can be tested with plain numbers.
 #[derive(Debug)]
-pub(crate) struct DeadlineList {
+pub(crate) struct DeadlineList<T = Instant> {
     head: u32,
     tail: u32,
-    nodes: Vec<Node>,
+    nodes: Vec<Node<T>>,
 }
 
-impl DeadlineList {
+impl<T: Copy + Ord> DeadlineList<T> {
     pub(crate) fn new(slots: usize) -> Self {
         assert!(slots < NIL as usize, "too many connections for one engine");
         Self { head: NIL, tail: NIL, nodes: vec![Node { prev: NIL, next: NIL, deadline: None }; slots] }
@@ -34,7 +35,7 @@ impl DeadlineList {
 
     /// Appends `id`; `deadline` must not be earlier than the current back's
     /// (a slightly earlier one only delays its expiry, never loses it).
-    pub(crate) fn push_back(&mut self, id: usize, deadline: Instant) {
+    pub(crate) fn push_back(&mut self, id: usize, deadline: T) {
         self.remove(id);
         let i = id as u32;
         self.nodes[id] = Node { prev: self.tail, next: NIL, deadline: Some(deadline) };
@@ -63,7 +64,7 @@ impl DeadlineList {
     }
 
     /// The earliest entry.
-    pub(crate) fn front(&self) -> Option<(usize, Instant)> {
+    pub(crate) fn front(&self) -> Option<(usize, T)> {
         match self.head {
             NIL => None,
             h => self.nodes[h as usize].deadline.map(|d| (h as usize, d)),
@@ -71,7 +72,7 @@ impl DeadlineList {
     }
 
     /// Removes and returns the front entry if its deadline is at or before `now`.
-    pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<usize> {
+    pub(crate) fn pop_expired(&mut self, now: T) -> Option<usize> {
         let (id, deadline) = self.front()?;
         (deadline <= now).then(|| {
             self.remove(id);
@@ -79,7 +80,7 @@ impl DeadlineList {
         })
     }
 
-    #[cfg(test)]
+        #[cfg(test)]
     pub(crate) fn contains(&self, id: usize) -> bool {
         self.nodes[id].deadline.is_some()
     }
@@ -88,33 +89,29 @@ impl DeadlineList {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Duration;
 
     #[test]
-    #[allow(clippy::disallowed_methods)] // a test's epoch; only durations are added to it
     fn fifo_with_removal() {
-        let t = Instant::now();
-        let ms = Duration::from_millis;
-        let mut l = DeadlineList::new(4);
+        let mut l = DeadlineList::<u64>::new(4);
         assert_eq!(l.front(), None);
-        l.push_back(2, t + ms(1));
-        l.push_back(0, t + ms(2));
-        l.push_back(3, t + ms(3));
-        assert_eq!(l.front(), Some((2, t + ms(1))));
+        l.push_back(2, 1);
+        l.push_back(0, 2);
+        l.push_back(3, 3);
+        assert_eq!(l.front(), Some((2, 1)));
         l.remove(2);
-        assert_eq!(l.front(), Some((0, t + ms(2))));
+        assert_eq!(l.front(), Some((0, 2)));
         l.remove(3);
         l.remove(3);
         assert!(!l.contains(3));
-        assert_eq!(l.pop_expired(t + ms(1)), None);
-        assert_eq!(l.pop_expired(t + ms(2)), Some(0));
+        assert_eq!(l.pop_expired(1), None);
+        assert_eq!(l.pop_expired(2), Some(0));
         assert_eq!(l.front(), None);
         // Re-pushing moves an entry to the back.
-        l.push_back(1, t + ms(4));
-        l.push_back(2, t + ms(5));
-        l.push_back(1, t + ms(6));
-        assert_eq!(l.pop_expired(t + ms(10)), Some(2));
-        assert_eq!(l.pop_expired(t + ms(10)), Some(1));
-        assert_eq!(l.pop_expired(t + ms(10)), None);
+        l.push_back(1, 4);
+        l.push_back(2, 5);
+        l.push_back(1, 6);
+        assert_eq!(l.pop_expired(10), Some(2));
+        assert_eq!(l.pop_expired(10), Some(1));
+        assert_eq!(l.pop_expired(10), None);
     }
 }

@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
+use volley_core::response::{parse_decimal, trim};
 
 /// Most header fields accepted in one request head; more get `431`.
 pub const MAX_HEADERS: usize = 64;
@@ -197,18 +198,10 @@ impl RunningServer {
         self.handle.clone()
     }
 
-    /// Shuts the server down, waits for its thread and returns its stats.
-    ///
-    /// # Panics
-    ///
-    /// If the server thread panicked or its poll failed; this is a helper for
-    /// tests and demos, where that should fail loudly.
-    pub fn stop(mut self) -> ServeStats {
-        match self.join() {
-            Some(Ok(stats)) => stats,
-            Some(Err(e)) => panic!("volley serve failed: {e}"),
-            None => panic!("volley serve thread panicked"),
-        }
+    /// Shuts the server down, waits for its thread and returns its stats,
+    /// or the error that ended it.
+    pub fn stop(mut self) -> io::Result<ServeStats> {
+        self.join().unwrap_or_else(|| Err(io::Error::other("volley serve thread panicked")))
     }
 
     /// Shuts down and joins; `None` if the thread panicked (or was joined).
@@ -989,25 +982,6 @@ fn parse_head(buf: &[u8]) -> Parsed {
     Parsed::Request(head)
 }
 
-fn trim(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
-}
-
-fn parse_decimal(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 19 {
-        return None;
-    }
-    s.iter().try_fold(0u64, |n, &b| {
-        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1109,7 +1083,7 @@ mod tests {
             assert_eq!(resp.header("connection"), None);
         }
         drop((s, r));
-        let stats = server.stop();
+        let stats = server.stop().unwrap();
         assert_eq!(
             stats,
             ServeStats {
@@ -1143,7 +1117,7 @@ mod tests {
         read_response(&mut r, false);
         read_response(&mut r, false);
         drop((s, r));
-        assert_eq!(server.stop().responses, 4);
+        assert_eq!(server.stop().unwrap().responses, 4);
     }
 
     #[test]
@@ -1226,7 +1200,7 @@ mod tests {
             (400, Some("close"))
         );
         assert_closed(&mut r);
-        let stats = server.stop();
+        let stats = server.stop().unwrap();
         assert_eq!((stats.requests, stats.responses), (0, 1));
     }
 
@@ -1310,7 +1284,7 @@ mod tests {
         s.write_all(GET).unwrap();
         assert_eq!(read_response(&mut r, false).status, 200);
         drop((s, r));
-        let stats = server.stop();
+        let stats = server.stop().unwrap();
         assert_eq!(stats.connections, 4);
         assert!(
             stats.responses >= 2 && stats.responses <= stats.requests,

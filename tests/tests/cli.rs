@@ -157,7 +157,7 @@ fn post_with_body_and_headers_reaches_the_server() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("POST http://"));
-    assert_eq!(server.stop().requests, 5);
+    assert_eq!(server.stop().unwrap().requests, 5);
 }
 
 #[test]

@@ -59,7 +59,7 @@ fn fixed_rate_against_the_builtin_server_is_exact() {
     assert_eq!(stats.connections, 10);
     assert_eq!(stats.latency.len(), 500);
     assert!(stats.latency.min() >= stats.service.min());
-    let served = server.stop();
+    let served = server.stop().unwrap();
     assert_eq!(served.requests, 500);
     assert_eq!(served.connections, 10);
 }
@@ -73,7 +73,7 @@ fn threads_split_the_schedule_exactly_and_merge() {
     assert!(stats.identity_holds());
     assert_eq!(stats.statuses().map(|(_, n)| n).sum::<u64>(), 1000);
     assert_eq!(stats.connections, 8);
-    assert_eq!(server.stop().requests, 1000);
+    assert_eq!(server.stop().unwrap().requests, 1000);
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn max_rate_with_a_request_limit_stops_at_exactly_n() {
     c.max_requests = Some(1234);
     let stats = run(server.addr(), c, 2);
     assert_eq!((stats.scheduled, stats.sent, stats.completed), (1234, 1234, 1234));
-    assert_eq!(server.stop().requests, 1234);
+    assert_eq!(server.stop().unwrap().requests, 1234);
 }
 
 #[test]
@@ -95,7 +95,7 @@ fn no_keepalive_opens_a_connection_per_request() {
     assert_eq!(stats.completed, 100, "{stats:?}");
     // The users' first connections were opened before t0, then one per request.
     assert!(stats.connections >= 100 && stats.connections <= 104, "{}", stats.connections);
-    assert_eq!(server.stop().requests, 100);
+    assert_eq!(server.stop().unwrap().requests, 100);
 }
 
 #[test]
