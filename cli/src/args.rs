@@ -98,6 +98,16 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "N")]
     pub(crate) threads: Option<String>,
 
+    /// Accept any TLS certificate (https): no verification of issuer,
+    /// expiry or name. The report says so.
+    #[arg(long, short = 'k')]
+    pub(crate) insecure: bool,
+
+    /// Also trust the certificates in this PEM bundle (https), in addition
+    /// to the built-in roots.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) cacert: Option<String>,
+
     /// Report format on stdout.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
     pub(crate) output: OutputFormat,

@@ -88,12 +88,18 @@ fn execute(plan: &Plan, addr: std::net::SocketAddr) -> anyhow::Result<ExitCode> 
         threads: engines.len(),
         keep_alive: plan.config.keep_alive,
         timeout: plan.config.timeout,
+        tls: plan.tls.is_some(),
+        insecure: plan.insecure,
     };
     let progress = (!plan.quiet && io::stderr().is_terminal())
         .then(|| progress::Progress::start(Arc::clone(&control), plan.config.duration));
-    let run_plan = RunPlan { addr, template: plan.template.clone(), engines };
-    let stats = volley_driver::run(run_plan, control).context("the run failed")?;
+    let run_plan = RunPlan { addr, template: plan.template.clone(), tls: plan.tls.clone(), engines };
+    let stats = volley_driver::run(run_plan, Arc::clone(&control)).context("the run failed")?;
     drop(progress);
+    if let Some(reason) = control.fatal() {
+        // Every connection would fail the same way: one line, not a report.
+        anyhow::bail!("{reason}");
+    }
 
     let mut out = io::stdout().lock();
     match plan.output {

@@ -32,6 +32,8 @@ pub(crate) struct Target {
     pub(crate) url: String,
     pub(crate) host: String,
     pub(crate) port: u16,
+    /// The scheme is https.
+    pub(crate) https: bool,
     /// Path and query.
     pub(crate) path: String,
     /// Value for the Host header.
@@ -49,6 +51,10 @@ pub(crate) struct Plan {
     pub(crate) threads: usize,
     pub(crate) output: OutputFormat,
     pub(crate) quiet: bool,
+    /// TLS setup for an https target.
+    pub(crate) tls: Option<volley_driver::Tls>,
+    /// Certificates are not verified (`--insecure`).
+    pub(crate) insecure: bool,
 }
 
 /// Defaults that differ between `volley` and `volley demo`.
@@ -126,6 +132,21 @@ pub(crate) fn build(args: &RunArgs, defaults: Defaults) -> Result<Plan, UsageErr
         UsageError(format!("{flag}: {e}"))
     })?;
 
+    if !target.https && (args.insecure || args.cacert.is_some()) {
+        let flag = if args.insecure { "--insecure" } else { "--cacert" };
+        return usage(format!("{flag} applies to https:// URLs only; the URL is {:?}", target.url));
+    }
+    let tls = if target.https {
+        let options = volley_driver::TlsOptions {
+            server_name: target.host.clone(),
+            insecure: args.insecure,
+            cacert: args.cacert.as_ref().map(std::path::PathBuf::from),
+        };
+        Some(volley_driver::Tls::new(&options).map_err(|e| UsageError(e.to_string()))?)
+    } else {
+        None
+    };
+
     let mut config = Config::new(users, rate);
     config.duration = duration;
     config.max_requests = max_requests;
@@ -133,22 +154,22 @@ pub(crate) fn build(args: &RunArgs, defaults: Defaults) -> Result<Plan, UsageErr
     config.timeout = timeout;
     config.connect_timeout = connect_timeout;
     config.keep_alive = !args.no_keepalive;
-    Ok(Plan { target, method, template, config, threads, output: args.output, quiet: args.quiet })
+    Ok(Plan { target, method, template, config, threads, output: args.output, quiet: args.quiet, tls, insecure: args.insecure })
 }
 
-/// Splits an `http://` URL. https is refused until TLS support lands.
+/// Splits an `http://` or `https://` URL.
 pub(crate) fn parse_url(s: &str) -> Result<Target, UsageError> {
-    let bad = |why: &str| usage(format!("--url {s:?}: {why}; expected http://host[:port]/path"));
+    let bad = |why: &str| usage(format!("--url {s:?}: {why}; expected http://host[:port]/path or https://..."));
     let parsed = match url::Url::parse(s) {
         Ok(u) => u,
         Err(url::ParseError::RelativeUrlWithoutBase) => return bad("no scheme"),
         Err(e) => return bad(&e.to_string()),
     };
-    match parsed.scheme() {
-        "http" => {}
-        "https" => return bad("https is not supported by this build yet"),
+    let https = match parsed.scheme() {
+        "http" => false,
+        "https" => true,
         other => return bad(&format!("scheme {other:?} is not supported")),
-    }
+    };
     let host = match parsed.host() {
         Some(url::Host::Domain(d)) if !d.is_empty() => d.to_string(),
         Some(url::Host::Ipv4(a)) => a.to_string(),
@@ -166,7 +187,7 @@ pub(crate) fn parse_url(s: &str) -> Result<Target, UsageError> {
         Some(p) => format!("{host_in_url}:{p}"),
         None => host_in_url,
     };
-    Ok(Target { url: parsed.to_string(), host, port, path, authority })
+    Ok(Target { url: parsed.to_string(), host, port, https, path, authority })
 }
 
 /// Resolves the target host (the run cannot happen if this fails: exit 1).

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use volley_core::{reason_phrase, ErrorKind, Stats};
 
 /// What was asked for, shown on the report's first lines.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct RunInfo {
     pub(crate) method: String,
     pub(crate) url: String,
@@ -20,6 +20,10 @@ pub(crate) struct RunInfo {
     pub(crate) threads: usize,
     pub(crate) keep_alive: bool,
     pub(crate) timeout: Duration,
+    /// The target is https.
+    pub(crate) tls: bool,
+    /// Certificates were not verified (`--insecure`).
+    pub(crate) insecure: bool,
 }
 
 /// The percentiles the report shows, with their JSON keys.
@@ -156,6 +160,9 @@ pub(crate) fn render_text(info: &RunInfo, s: &Stats, out: &mut dyn Write) -> io:
         if info.threads == 1 { "" } else { "s" },
         if info.keep_alive { "" } else { ", a new connection per request" }
     )?;
+    if info.insecure {
+        writeln!(out, "  TLS certificate NOT verified (--insecure)")?;
+    }
 
     writeln!(out, "\nRequests")?;
     let rows = [
@@ -256,6 +263,17 @@ pub(crate) fn render_text(info: &RunInfo, s: &Stats, out: &mut dyn Write) -> io:
         write!(out, "   connect mean {}, max {}", us(s.connect.mean()), us(s.connect.max() as f64))?;
     }
     writeln!(out)?;
+    if info.tls && s.tls_handshake.len() > 0 {
+        writeln!(
+            out,
+            "  tls         {:>10}   handshake mean {}, max {}; {} full, {} resumed",
+            thousands(s.tls_handshake.len()),
+            us(s.tls_handshake.mean()),
+            us(s.tls_handshake.max() as f64),
+            thousands(s.tls_full),
+            thousands(s.tls_resumed)
+        )?;
+    }
     if s.sent > 0 {
         writeln!(
             out,
@@ -339,6 +357,8 @@ pub(crate) fn to_json(info: &RunInfo, s: &Stats) -> Value {
             "threads": info.threads,
             "keep_alive": info.keep_alive,
             "timeout_s": info.timeout.as_secs_f64(),
+            "tls": info.tls,
+            "insecure": info.insecure,
         },
         "requests": {
             "scheduled": s.scheduled,
@@ -354,12 +374,14 @@ pub(crate) fn to_json(info: &RunInfo, s: &Stats) -> Value {
         "service_time_us": summary_json(&s.service),
         "ttfb_us": summary_json(&s.ttfb),
         "connect_us": summary_json(&s.connect),
+        "tls_handshake_us": summary_json(&s.tls_handshake),
         "send_lag_us": summary_json(&s.send_lag),
         "status": status,
         "errors": errors,
         "error_examples": examples,
         "bytes": { "received": s.bytes_in, "sent": s.bytes_out },
-        "connections": { "opened": s.connections, "failed_attempts": s.connect_failures },
+        "connections": { "opened": s.connections, "failed_attempts": s.connect_failures,
+                         "tls_full": s.tls_full, "tls_resumed": s.tls_resumed },
         "timeline": timeline,
         "thresholds": [],
         "warnings": warnings(info, s),

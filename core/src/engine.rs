@@ -248,14 +248,29 @@ impl Engine {
 
     /// The connection of `conn` is established.
     pub fn handle_connected(&mut self, conn: ConnId, now: Instant) {
+        self.connected(conn, now, None);
+    }
+
+    /// The connection of `conn` is established and its TLS handshake, which
+    /// started at `tls_started` (when TCP connected), is complete;
+    /// `resumed` if it resumed an earlier session.
+    pub fn handle_connected_tls(&mut self, conn: ConnId, now: Instant, tls_started: Instant, resumed: bool) {
+        self.connected(conn, now, Some((tls_started, resumed)));
+    }
+
+    fn connected(&mut self, conn: ConnId, now: Instant, tls: Option<(Instant, bool)>) {
         let u = conn.0;
         let Some(user) = self.users.get_mut(u) else { return };
         if !user.conn.connected() {
             return;
         }
         user.failures = 0;
-        let took = now.checked_duration_since(user.connect_started).unwrap_or_default();
+        let tcp_done = tls.map_or(now, |(started, _)| started);
+        let took = tcp_done.checked_duration_since(user.connect_started).unwrap_or_default();
         self.stats.record_connect(took);
+        if let Some((started, resumed)) = tls {
+            self.stats.record_handshake(now.checked_duration_since(started).unwrap_or_default(), resumed);
+        }
         self.connecting.remove(u);
         if self.users[u].req.is_some() {
             self.send(u, now);

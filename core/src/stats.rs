@@ -59,6 +59,12 @@ pub struct Stats {
     pub ttfb: Histogram<u64>,
     /// TCP connect time of each new connection.
     pub connect: Histogram<u64>,
+    /// TLS handshake time of each new connection (https only).
+    pub tls_handshake: Histogram<u64>,
+    /// TLS handshakes that were full.
+    pub tls_full: u64,
+    /// TLS handshakes that resumed an earlier session.
+    pub tls_resumed: u64,
     /// Start of the write − intended time: how late requests left.
     pub send_lag: Histogram<u64>,
     /// Completed responses by status code.
@@ -123,6 +129,9 @@ impl Stats {
             service: new_histogram(),
             ttfb: new_histogram(),
             connect: new_histogram(),
+            tls_handshake: new_histogram(),
+            tls_full: 0,
+            tls_resumed: 0,
             send_lag: new_histogram(),
             status: Box::new([0; STATUS_TABLE]),
             errors: [0; ErrorKind::COUNT],
@@ -230,6 +239,15 @@ impl Stats {
         record(&mut self.send_lag, lag);
     }
 
+    pub(crate) fn record_handshake(&mut self, took: Duration, resumed: bool) {
+        record(&mut self.tls_handshake, took);
+        if resumed {
+            self.tls_resumed += 1;
+        } else {
+            self.tls_full += 1;
+        }
+    }
+
     pub(crate) fn record_connect(&mut self, took: Duration) {
         self.connections += 1;
         record(&mut self.connect, took);
@@ -287,6 +305,7 @@ impl Stats {
             (&mut self.service, &other.service),
             (&mut self.ttfb, &other.ttfb),
             (&mut self.connect, &other.connect),
+            (&mut self.tls_handshake, &other.tls_handshake),
             (&mut self.send_lag, &other.send_lag),
         ] {
             a.add(b).expect("histograms with equal bounds"); // ok: same bounds, add cannot fail
@@ -312,6 +331,8 @@ impl Stats {
         self.bytes_out += other.bytes_out;
         self.connections += other.connections;
         self.connect_failures += other.connect_failures;
+        self.tls_full += other.tls_full;
+        self.tls_resumed += other.tls_resumed;
         self.elapsed = self.elapsed.max(other.elapsed);
         self.duration = self.duration.max(other.duration);
         self.timeline = merge_timelines(&self.timeline, &other.timeline);

@@ -53,6 +53,7 @@ impl Live {
 #[derive(Debug)]
 pub struct Control {
     stops: AtomicUsize,
+    fatal: Mutex<Option<String>>,
     wakers: Mutex<Vec<Waker>>,
     live: Vec<Live>,
 }
@@ -60,7 +61,7 @@ pub struct Control {
 impl Control {
     /// Control for `loops` event loops.
     pub fn new(loops: usize) -> Self {
-        Self { stops: AtomicUsize::new(0), wakers: Mutex::new(Vec::new()), live: (0..loops).map(|_| Live::default()).collect() }
+        Self { stops: AtomicUsize::new(0), fatal: Mutex::new(None), wakers: Mutex::new(Vec::new()), live: (0..loops).map(|_| Live::default()).collect() }
     }
 
     /// Asks every loop to end the run as at its normal end (no new requests,
@@ -71,6 +72,19 @@ impl Control {
         for w in self.wakers.lock().unwrap_or_else(PoisonError::into_inner).iter() {
             let _ = w.wake();
         }
+    }
+
+    /// Ends the run at once because it cannot succeed (e.g. the server's
+    /// certificate is rejected); the first message is kept for the user.
+    pub(crate) fn fail(&self, message: String) {
+        self.fatal.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(message);
+        self.stop();
+        self.stop();
+    }
+
+    /// Why the run was ended early, if it was (see `fail`).
+    pub fn fatal(&self) -> Option<String> {
+        self.fatal.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     pub(crate) fn stop_count(&self) -> usize {

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use mio::{Events, Poll, Token, Waker};
-use volley_core::{ConnId, Engine, Output, Stats, Wake};
+use volley_core::{ConnId, Engine, ErrorKind, Output, Stats, Wake};
 
 use crate::control::{Control, StartGate};
 use crate::error::SetupError;
-use crate::socket::{connect_error_kind, io_error_kind, ConnectCheck, Socket};
+use crate::socket::{connect_error_kind, io_error_kind, ConnectCheck, ReadEvent, ReadOutcome, Socket};
+use crate::tls::{fatal_message, Tls};
 use crate::timer::SendTimer;
 
 /// Token of the waker that interrupts the poll for a stop.
@@ -30,6 +31,7 @@ pub(crate) struct EventLoop {
     engine: Engine,
     sockets: Vec<Socket>,
     addr: SocketAddr,
+    tls: Option<Tls>,
     buf: Box<[u8]>,
     control: Arc<Control>,
     index: usize,
@@ -40,6 +42,7 @@ impl EventLoop {
         engine: Engine,
         users: usize,
         addr: SocketAddr,
+        tls: Option<Tls>,
         control: Arc<Control>,
         index: usize,
     ) -> Result<Self, SetupError> {
@@ -53,6 +56,7 @@ impl EventLoop {
             engine,
             sockets: (0..users).map(|_| Socket::default()).collect(),
             addr,
+            tls,
             buf: vec![0; READ_BUF].into_boxed_slice(),
             control,
             index,
@@ -127,7 +131,7 @@ impl EventLoop {
         while let Some(out) = self.engine.poll_output(now) {
             match out {
                 Output::Connect(ConnId(id)) => {
-                    if let Err(e) = self.sockets[id].connect(self.poll.registry(), Token(id), self.addr) {
+                    if let Err(e) = self.sockets[id].connect(self.poll.registry(), Token(id), self.addr, self.tls.as_ref()) {
                         self.sockets[id].close();
                         self.engine.handle_connect_failed(ConnId(id), now, connect_error_kind(&e), &e);
                     }
@@ -150,8 +154,10 @@ impl EventLoop {
             return;
         }
         if socket.is_connecting() {
-            match socket.check_connect() {
+            match socket.check_connect(now) {
                 ConnectCheck::Pending => return,
+                // For https the engine hears of it when the handshake is done.
+                ConnectCheck::Connected if socket.is_handshaking() => {}
                 ConnectCheck::Connected => self.engine.handle_connected(ConnId(id), now),
                 ConnectCheck::Failed(e) => {
                     socket.close();
@@ -174,27 +180,52 @@ impl EventLoop {
 
     /// Reads until the socket would block, it closes, or the per-event cap.
     fn read(&mut self, id: usize, now: Instant, read_closed: bool) {
+        let conn = ConnId(id);
         for _ in 0..MAX_READS_PER_EVENT {
-            match self.sockets[id].read(&mut self.buf) {
-                Ok(0) => {
-                    self.engine.handle_eof(ConnId(id), now);
+            let engine = &mut self.engine;
+            let mut on = |event: ReadEvent<'_>| match event {
+                ReadEvent::Handshaken { started, resumed } => engine.handle_connected_tls(conn, now, started, resumed),
+                ReadEvent::Data(data) => engine.handle_data(conn, now, data),
+            };
+            let outcome = self.sockets[id].read(&mut self.buf, &mut on);
+            let handshaking = self.sockets[id].is_handshaking();
+            match outcome {
+                // A short read drained the socket: with edge-triggered
+                // readiness, later data raises a new event, so skip the
+                // read that would only say WouldBlock. Unless the peer also
+                // closed: then read on to see the EOF.
+                ReadOutcome::Short if !read_closed => return,
+                ReadOutcome::Short | ReadOutcome::More => {}
+                ReadOutcome::WouldBlock => return,
+                ReadOutcome::Eof => {
+                    if handshaking {
+                        let msg = "the server closed the connection during the TLS handshake";
+                        self.engine.handle_connect_failed(conn, now, ErrorKind::Tls, &msg);
+                    } else {
+                        self.engine.handle_eof(conn, now);
+                    }
                     self.sockets[id].close();
                     return;
                 }
-                Ok(n) => {
-                    self.engine.handle_data(ConnId(id), now, &self.buf[..n]);
-                    // A short read drained the socket: with edge-triggered
-                    // readiness, later data raises a new event, so skip
-                    // the read that would only say WouldBlock. Unless the
-                    // peer also closed: then read on to see the EOF.
-                    if n < self.buf.len() && !read_closed {
-                        return;
+                ReadOutcome::Error(e) => {
+                    if handshaking {
+                        let msg = format_args!("TLS handshake failed: {e}");
+                        self.engine.handle_connect_failed(conn, now, ErrorKind::Tls, &msg);
+                    } else {
+                        self.engine.handle_error(conn, now, io_error_kind(&e), &e);
                     }
+                    self.sockets[id].close();
+                    return;
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.engine.handle_error(ConnId(id), now, io_error_kind(&e), &e);
+                ReadOutcome::Tls(e) => {
+                    if let Some(message) = self.tls.as_ref().and_then(|t| fatal_message(&e, &t.host)) {
+                        self.control.fail(message);
+                    }
+                    if handshaking {
+                        self.engine.handle_connect_failed(conn, now, ErrorKind::Tls, &e);
+                    } else {
+                        self.engine.handle_error(conn, now, ErrorKind::Tls, &e);
+                    }
                     self.sockets[id].close();
                     return;
                 }

@@ -25,6 +25,7 @@ mod limits;
 pub mod server;
 mod socket;
 mod timer;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,6 +34,7 @@ use std::time::Instant;
 pub use control::{Control, LiveSnapshot};
 pub use error::SetupError;
 pub use limits::ensure_fd_limit;
+pub use tls::{Tls, TlsOptions, TlsSetupError};
 use volley_core::{Config, Engine, RequestTemplate, Stats};
 
 use crate::control::StartGate;
@@ -45,6 +47,8 @@ pub struct RunPlan {
     pub addr: SocketAddr,
     /// The request every user sends.
     pub template: RequestTemplate,
+    /// TLS for an https target.
+    pub tls: Option<Tls>,
     /// One config per loop thread (see [`Config::split`]).
     pub engines: Vec<Config>,
 }
@@ -59,12 +63,13 @@ pub fn run(plan: RunPlan, control: Arc<Control>) -> Result<Stats, SetupError> {
     for (index, config) in plan.engines.into_iter().enumerate() {
         let (template, control, gate) = (plan.template.clone(), Arc::clone(&control), Arc::clone(&gate));
         let addr = plan.addr;
+        let tls = plan.tls.clone();
         let handle = std::thread::Builder::new()
             .name(format!("volley-loop-{index}"))
             .spawn(move || -> Result<Stats, SetupError> {
                 let users = config.users;
                 let engine = Engine::new(config, template, Instant::now());
-                let event_loop = EventLoop::new(engine, users, addr, control, index);
+                let event_loop = EventLoop::new(engine, users, addr, tls, control, index);
                 match event_loop {
                     Ok(l) => l.run(&gate).map_err(SetupError::Loop),
                     Err(e) => {

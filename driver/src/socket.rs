@@ -1,21 +1,33 @@
-//! One user's socket slot: the mio stream, its connect state and the unsent
-//! tail of the request being written.
+//! One user's socket slot: the mio stream, its connect state, TLS if the
+//! target is https, and the unsent tail of the request being written.
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
+use rustls::ClientConnection;
 use volley_core::ErrorKind;
+
+use crate::tls::Tls;
 
 /// What confirming a connect found.
 pub(crate) enum ConnectCheck {
     /// Still in progress; wait for the next event.
     Pending,
-    /// Established.
+    /// TCP is established (for https the TLS handshake has just started).
     Connected,
     /// Failed.
     Failed(io::Error),
+}
+
+/// What one read pass produced, for the event loop to hand to the engine.
+pub(crate) enum ReadEvent<'b> {
+    /// The TLS handshake finished (https only).
+    Handshaken { started: Instant, resumed: bool },
+    /// Plaintext bytes.
+    Data(&'b [u8]),
 }
 
 /// A slot for one user's connection; empty while the user is disconnected.
@@ -23,17 +35,31 @@ pub(crate) enum ConnectCheck {
 pub(crate) struct Socket {
     stream: Option<TcpStream>,
     connecting: bool,
+    /// When the TLS handshake started, while it is in progress.
+    handshaking: Option<Instant>,
+    tls: Option<Box<ClientConnection>>,
     /// Offset into the request bytes of the first byte not yet written, or
     /// `None` when nothing is pending. The request bytes are the same for
-    /// every request, so the tail needs no buffer of its own.
+    /// every request, so the tail needs no buffer of its own. (With TLS,
+    /// rustls holds the unsent records instead.)
     pending: Option<usize>,
 }
 
 impl Socket {
     /// Starts a non-blocking connect and registers the stream once for
     /// both directions (edge-triggered; never re-registered).
-    pub(crate) fn connect(&mut self, registry: &Registry, token: Token, addr: SocketAddr) -> io::Result<()> {
+    pub(crate) fn connect(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        addr: SocketAddr,
+        tls: Option<&Tls>,
+    ) -> io::Result<()> {
         self.close();
+        if let Some(tls) = tls {
+            let conn = tls.connection().map_err(io::Error::other)?;
+            self.tls = Some(Box::new(conn));
+        }
         let mut stream = TcpStream::connect(addr)?;
         registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
         // Best effort: a failure only costs latency.
@@ -47,6 +73,8 @@ impl Socket {
     pub(crate) fn close(&mut self) {
         self.stream = None;
         self.connecting = false;
+        self.handshaking = None;
+        self.tls = None;
         self.pending = None;
     }
 
@@ -54,13 +82,18 @@ impl Socket {
         self.connecting
     }
 
+    pub(crate) fn is_handshaking(&self) -> bool {
+        self.handshaking.is_some()
+    }
+
     pub(crate) fn is_open(&self) -> bool {
         self.stream.is_some()
     }
 
     /// Confirms a connect after an event, as mio's `TcpStream::connect`
-    /// documents: `take_error`, then `peer_addr`.
-    pub(crate) fn check_connect(&mut self) -> ConnectCheck {
+    /// documents: `take_error`, then `peer_addr`. For https, a confirmed
+    /// connect starts the TLS handshake.
+    pub(crate) fn check_connect(&mut self, now: Instant) -> ConnectCheck {
         let Some(stream) = &self.stream else { return ConnectCheck::Pending };
         match stream.take_error() {
             Ok(Some(e)) | Err(e) => return ConnectCheck::Failed(e),
@@ -69,6 +102,12 @@ impl Socket {
         match stream.peer_addr() {
             Ok(_) => {
                 self.connecting = false;
+                if self.tls.is_some() {
+                    self.handshaking = Some(now);
+                    if let Err(e) = self.flush_tls() {
+                        return ConnectCheck::Failed(e);
+                    }
+                }
                 ConnectCheck::Connected
             }
             Err(e) if e.kind() == io::ErrorKind::NotConnected => ConnectCheck::Pending,
@@ -78,13 +117,20 @@ impl Socket {
 
     /// Writes `request` from the start.
     pub(crate) fn send(&mut self, request: &[u8]) -> io::Result<()> {
+        if let Some(tls) = &mut self.tls {
+            tls.writer().write_all(request)?;
+            return self.flush_tls();
+        }
         self.pending = Some(0);
         self.flush(request)
     }
 
-    /// Writes the pending tail of `request`, if any, until done or the
-    /// socket would block.
+    /// Writes whatever is pending (the request's tail, or TLS records)
+    /// until done or the socket would block.
     pub(crate) fn flush(&mut self, request: &[u8]) -> io::Result<()> {
+        if self.tls.is_some() {
+            return self.flush_tls();
+        }
         let (Some(stream), Some(mut off)) = (&mut self.stream, self.pending) else {
             return Ok(());
         };
@@ -101,17 +147,96 @@ impl Socket {
         Ok(())
     }
 
-    pub(crate) fn has_pending(&self) -> bool {
-        self.pending.is_some()
+    fn flush_tls(&mut self) -> io::Result<()> {
+        let (Some(stream), Some(tls)) = (&mut self.stream, &mut self.tls) else { return Ok(()) };
+        while tls.wants_write() {
+            match tls.write_tls(stream) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
-    /// One read into `buf`.
-    pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.stream {
-            Some(stream) => stream.read(buf),
-            None => Err(io::ErrorKind::WouldBlock.into()),
-        }
+    pub(crate) fn has_pending(&self) -> bool {
+        self.pending.is_some() || self.tls.as_ref().is_some_and(|t| t.wants_write())
     }
+
+    /// One read pass: for plain TCP one `read` into `buf`; for TLS one
+    /// `read_tls`, then the records are processed and the plaintext handed
+    /// over through `buf`. What arrived goes to `on`; how the pass ended is
+    /// the result.
+    pub(crate) fn read(&mut self, buf: &mut [u8], on: &mut dyn FnMut(ReadEvent<'_>)) -> ReadOutcome {
+        let Some(stream) = &mut self.stream else { return ReadOutcome::WouldBlock };
+        let Some(tls) = &mut self.tls else {
+            return match stream.read(buf) {
+                Ok(0) => ReadOutcome::Eof,
+                Ok(n) => {
+                    on(ReadEvent::Data(&buf[..n]));
+                    if n < buf.len() { ReadOutcome::Short } else { ReadOutcome::More }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadOutcome::WouldBlock,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadOutcome::More,
+                Err(e) => ReadOutcome::Error(e),
+            };
+        };
+        let eof = match tls.read_tls(stream) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::WouldBlock,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return ReadOutcome::More,
+            Err(e) => return ReadOutcome::Error(e),
+        };
+        if let Err(e) = tls.process_new_packets() {
+            // Send the alert rustls queued, then give up on the connection.
+            let _ = tls.write_tls(stream);
+            return ReadOutcome::Tls(e);
+        }
+        if let (Some(started), false) = (self.handshaking, tls.is_handshaking()) {
+            self.handshaking = None;
+            let resumed = tls.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+            on(ReadEvent::Handshaken { started, resumed });
+        }
+        let mut closed = eof;
+        loop {
+            match tls.reader().read(buf) {
+                Ok(0) => {
+                    closed = true; // close_notify
+                    break;
+                }
+                Ok(n) => on(ReadEvent::Data(&buf[..n])),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    closed = true; // closed without close_notify
+                    break;
+                }
+                Err(e) => return ReadOutcome::Error(e),
+            }
+        }
+        if let Err(e) = self.flush_tls() {
+            return ReadOutcome::Error(e);
+        }
+        if closed { ReadOutcome::Eof } else { ReadOutcome::More }
+    }
+}
+
+/// How a read pass ended.
+pub(crate) enum ReadOutcome {
+    /// Read less than the buffer: drained for now (plain TCP).
+    Short,
+    /// There may be more to read.
+    More,
+    /// Nothing more now.
+    WouldBlock,
+    /// The peer closed.
+    Eof,
+    /// A socket error.
+    Error(io::Error),
+    /// A TLS error (alert, bad record, certificate).
+    Tls(rustls::Error),
 }
 
 /// Classifies a connect failure.

@@ -1,0 +1,147 @@
+//! TLS between the socket and the engine (rustls, composed as its mio
+//! client example does: `read_tls` → `process_new_packets` → `reader()` into
+//! the engine; the engine's bytes → `writer()` → `write_tls`). The engine
+//! never sees TLS, only plaintext.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+/// How to set up TLS for an https target.
+#[derive(Clone, Debug, Default)]
+pub struct TlsOptions {
+    /// The host name from the URL: SNI and certificate name.
+    pub server_name: String,
+    /// Accept any certificate (`--insecure`).
+    pub insecure: bool,
+    /// Also trust the certificates in this PEM file (`--cacert`).
+    pub cacert: Option<PathBuf>,
+}
+
+/// TLS configured and ready to make connections.
+#[derive(Clone, Debug)]
+pub struct Tls {
+    pub(crate) config: Arc<ClientConfig>,
+    pub(crate) server_name: ServerName<'static>,
+    pub(crate) host: String,
+}
+
+/// Why TLS could not be set up (the user's input: exit code 2).
+#[derive(Debug)]
+pub struct TlsSetupError(pub String);
+
+impl fmt::Display for TlsSetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TlsSetupError {}
+
+impl Tls {
+    /// Builds the client configuration: webpki roots plus `--cacert`,
+    /// TLS 1.2 and 1.3, ALPN `http/1.1`, SNI from the host, and an
+    /// in-memory session cache shared by all connections, so a user that
+    /// reconnects resumes its session.
+    pub fn new(options: &TlsOptions) -> Result<Self, TlsSetupError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsSetupError(format!("cannot set up TLS: {e}")))?;
+        let mut config = if options.insecure {
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAny(provider))).with_no_client_auth()
+        } else {
+            let mut roots = RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            if let Some(path) = &options.cacert {
+                let shown = path.display();
+                let certs = CertificateDer::pem_file_iter(path)
+                    .map_err(|e| TlsSetupError(format!("--cacert {shown}: cannot read it: {e}")))?;
+                let mut added = 0;
+                for cert in certs {
+                    let cert = cert.map_err(|e| TlsSetupError(format!("--cacert {shown}: not a PEM certificate bundle: {e}")))?;
+                    roots.add(cert).map_err(|e| TlsSetupError(format!("--cacert {shown}: unusable certificate: {e}")))?;
+                    added += 1;
+                }
+                if added == 0 {
+                    return Err(TlsSetupError(format!("--cacert {shown}: no certificate found; expected PEM (-----BEGIN CERTIFICATE-----)")));
+                }
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        };
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let server_name = ServerName::try_from(options.server_name.clone())
+            .map_err(|_| TlsSetupError(format!("--url: {:?} is not a valid TLS server name", options.server_name)))?;
+        Ok(Self { config: Arc::new(config), server_name, host: options.server_name.clone() })
+    }
+
+    pub(crate) fn connection(&self) -> Result<rustls::ClientConnection, rustls::Error> {
+        rustls::ClientConnection::new(Arc::clone(&self.config), self.server_name.clone())
+    }
+}
+
+/// A TLS failure that will fail every connection alike, so the run ends at
+/// once with this message instead of counting thousands of copies.
+pub(crate) fn fatal_message(e: &rustls::Error, host: &str) -> Option<String> {
+    let rustls::Error::InvalidCertificate(c) = e else { return None };
+    let reason = match c {
+        CertificateError::UnknownIssuer => "it is signed by an unknown issuer".to_string(),
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => "it has expired".to_string(),
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => "it is not valid yet".to_string(),
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            format!("it is not valid for the name {host:?}")
+        }
+        CertificateError::Revoked => "it has been revoked".to_string(),
+        other => format!("{other:?}"),
+    };
+    Some(format!(
+        "the TLS certificate of {host} was rejected: {reason}; pass --cacert FILE to trust the CA that signed it, \
+         or --insecure to skip verification"
+    ))
+}
+
+/// `--insecure`: accepts any certificate, but still checks that the
+/// handshake signatures are made with the certificate's key.
+#[derive(Debug)]
+struct AcceptAny(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
