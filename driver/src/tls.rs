@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -59,6 +60,7 @@ impl Tls {
         } else {
             let mut roots = RootCertStore::empty();
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            let mut pinned = Vec::new();
             if let Some(path) = &options.cacert {
                 let shown = path.display();
                 let certs = CertificateDer::pem_file_iter(path)
@@ -66,14 +68,25 @@ impl Tls {
                 let mut added = 0;
                 for cert in certs {
                     let cert = cert.map_err(|e| TlsSetupError(format!("--cacert {shown}: not a PEM certificate bundle: {e}")))?;
-                    roots.add(cert).map_err(|e| TlsSetupError(format!("--cacert {shown}: unusable certificate: {e}")))?;
+                    roots.add(cert.clone()).map_err(|e| TlsSetupError(format!("--cacert {shown}: unusable certificate: {e}")))?;
+                    pinned.push(cert);
                     added += 1;
                 }
                 if added == 0 {
                     return Err(TlsSetupError(format!("--cacert {shown}: no certificate found; expected PEM (-----BEGIN CERTIFICATE-----)")));
                 }
             }
-            builder.with_root_certificates(roots).with_no_client_auth()
+            if pinned.is_empty() {
+                builder.with_root_certificates(roots).with_no_client_auth()
+            } else {
+                let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                    .build()
+                    .map_err(|e| TlsSetupError(format!("cannot set up certificate verification: {e}")))?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(RootsOrPinned { webpki, pinned }))
+                    .with_no_client_auth()
+            }
         };
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         let server_name = ServerName::try_from(options.server_name.clone())
@@ -98,12 +111,73 @@ pub(crate) fn fatal_message(e: &rustls::Error, host: &str) -> Option<String> {
             format!("it is not valid for the name {host:?}")
         }
         CertificateError::Revoked => "it has been revoked".to_string(),
-        other => format!("{other:?}"),
+        other => other_reason(other),
     };
     Some(format!(
         "the TLS certificate of {host} was rejected: {reason}; pass --cacert FILE to trust the CA that signed it, \
          or --insecure to skip verification"
     ))
+}
+
+/// A readable reason for the rarer certificate errors.
+fn other_reason(e: &CertificateError) -> String {
+    let text = format!("{e:?}");
+    if text.contains("CaUsedAsEndEntity") {
+        "it is a CA certificate used as the server's own (a self-signed certificate made as a CA); \
+         give that exact certificate to --cacert, or make a server certificate signed by the CA"
+            .to_string()
+    } else {
+        format!("{}", rustls::Error::InvalidCertificate(e.clone()))
+    }
+}
+
+/// `--cacert` trusts its certificates as roots (webpki), and also as the
+/// server's exact certificate when the server presents one of them itself:
+/// a self-signed certificate given to `--cacert` works, as users expect from
+/// curl, although webpki refuses a CA certificate as an end entity.
+#[derive(Debug)]
+struct RootsOrPinned {
+    webpki: Arc<WebPkiServerVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for RootsOrPinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            Ok(v) => Ok(v),
+            Err(_) if self.pinned.iter().any(|c| c.as_ref() == end_entity.as_ref()) => Ok(ServerCertVerified::assertion()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
 }
 
 /// `--insecure`: accepts any certificate, but still checks that the

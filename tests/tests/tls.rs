@@ -175,6 +175,36 @@ fn trusted_with_cacert_and_refused_without() {
     assert!(out.stdout.is_empty(), "no report of identical errors: {}", text(&out.stdout));
 }
 
+/// A self-signed server certificate (itself a CA, as `openssl req -x509`
+/// makes them), given to --cacert as it is.
+fn self_signed(names: &[&str]) -> Pki {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).unwrap();
+    Pki {
+        ca_pem: cert.pem(),
+        chain: vec![cert.der().clone()],
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    }
+}
+
+#[test]
+fn a_self_signed_certificate_given_to_cacert_is_trusted() {
+    let pki = self_signed(&["localhost"]);
+    let ca = write_ca(&pki, "selfsigned");
+    let server = TlsServer::start(&pki, BOTH, Behaviour::Answer);
+    let url = format!("https://localhost:{}/", server.addr.port());
+    let out = volley(&[&url, "--rps", "50", "-c", "2", "-d", "1", "-q", "--cacert", ca.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("200 OK"));
+    // A different self-signed certificate is still refused.
+    let other = self_signed(&["localhost"]);
+    let ca = write_ca(&other, "selfsigned-other");
+    let out = volley(&[&url, "--rps", "50", "-c", "2", "-d", "1", "-q", "--cacert", ca.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}
+
 #[test]
 fn insecure_accepts_any_certificate_and_says_so() {
     let pki = pki(&["localhost"], false);
