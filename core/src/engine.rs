@@ -44,6 +44,9 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Reuse connections; when false every request gets a new connection.
     pub keep_alive: bool,
+    /// Keep a [`RequestRecord`] of every request that ends, for
+    /// [`Engine::poll_record`].
+    pub record_requests: bool,
 }
 
 impl Config {
@@ -82,6 +85,7 @@ impl Config {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(5),
             keep_alive: true,
+            record_requests: false,
         }
     }
 }
@@ -89,9 +93,43 @@ impl Config {
 /// The request a user is working on.
 #[derive(Clone, Copy, Debug)]
 struct InFlight {
+    /// This engine's request number (see [`Pacer::global_index`]).
+    k: u64,
     intended: Instant,
     sent: Option<Instant>,
     first_byte: Option<Instant>,
+    bytes_in: u64,
+}
+
+/// How a logged request ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// A complete response with this status code.
+    Completed(u16),
+    /// An error of this kind.
+    Failed(ErrorKind),
+    /// Still in flight when the run ended.
+    Unfinished,
+}
+
+/// One request that ended, for the per-request log (SPEC §6). Times are
+/// since `t0`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// Index of the request in the whole run's schedule (0-based; the same
+    /// numbering across threads and shards).
+    pub index: u64,
+    /// When it was due.
+    pub intended: Duration,
+    /// When its write started, if it did.
+    pub sent: Option<Duration>,
+    /// When it ended.
+    pub done: Duration,
+    /// Response bytes received for it.
+    pub bytes_in: u64,
+    /// How it ended.
+    pub outcome: Outcome,
 }
 
 #[derive(Debug)]
@@ -163,6 +201,7 @@ pub struct Engine {
     responding: DeadlineList,
     backoff: BinaryHeap<Reverse<(Instant, usize)>>,
     outputs: VecDeque<Output>,
+    records: VecDeque<RequestRecord>,
     phase: Phase,
     /// Index of the next request to start.
     next: u64,
@@ -188,6 +227,7 @@ impl Engine {
             responding: DeadlineList::new(n),
             backoff: BinaryHeap::new(),
             outputs: VecDeque::with_capacity(2 * n + 8),
+            records: VecDeque::new(),
             phase: Phase::Warmup { pending: n },
             next: 0,
             in_flight: 0,
@@ -299,6 +339,7 @@ impl Engine {
             if req.first_byte.is_none() && req.sent.is_some() {
                 req.first_byte = Some(now);
             }
+            req.bytes_in += data.len() as u64;
         }
         match user.conn.feed(data, head) {
             Ok(Feed::More) => {}
@@ -478,7 +519,7 @@ impl Engine {
             let Some(u) = self.idle.pop_front() else { break };
             self.next += 1;
             self.in_flight += 1;
-            self.users[u].req = Some(InFlight { intended, sent: None, first_byte: None });
+            self.users[u].req = Some(InFlight { k: self.next - 1, intended, sent: None, first_byte: None, bytes_in: 0 });
             match self.users[u].conn.state() {
                 ConnState::Idle => self.send(u, now),
                 _ => self.connect(u, now),
@@ -556,14 +597,40 @@ impl Engine {
         let since = |t: Instant| now.checked_duration_since(t).unwrap_or_default();
         let ttfb = req.first_byte.unwrap_or(now).checked_duration_since(sent).unwrap_or_default();
         self.stats.record_response(self.since_t0(now), status, since(req.intended), since(sent), ttfb);
+        self.record(&req, now, Outcome::Completed(status));
     }
 
     fn fail(&mut self, u: usize, now: Instant, kind: ErrorKind, message: &dyn fmt::Display) {
         self.responding.remove(u);
-        if self.users[u].req.take().is_some() {
+        if let Some(req) = self.users[u].req.take() {
             self.in_flight -= 1;
             self.stats.record_failure(self.since_t0(now), kind, message);
+            self.record(&req, now, Outcome::Failed(kind));
         }
+    }
+
+    fn record(&mut self, req: &InFlight, now: Instant, outcome: Outcome) {
+        if !self.config.record_requests {
+            return;
+        }
+        let (Phase::Running { t0, .. } | Phase::Draining { t0, .. }) = self.phase else { return };
+        let since = |t: Instant| t.checked_duration_since(t0).unwrap_or_default();
+        let index = req.k.saturating_mul(self.config.stride).saturating_add(self.config.phase);
+        self.records.push_back(RequestRecord {
+            index,
+            intended: since(req.intended),
+            sent: req.sent.map(since),
+            done: since(now),
+            bytes_in: req.bytes_in,
+            outcome,
+        });
+    }
+
+    /// The next [`RequestRecord`], in the order requests ended, when
+    /// [`Config::record_requests`] is on. Drain it after each batch of
+    /// handler calls; it holds only what ended since.
+    pub fn poll_record(&mut self) -> Option<RequestRecord> {
+        self.records.pop_front()
     }
 
     /// Drops the socket of `u`; the user reconnects for its next request.
@@ -607,8 +674,9 @@ impl Engine {
             self.stats.duration = now.checked_duration_since(t0).unwrap_or_default();
         }
         for u in 0..self.users.len() {
-            if self.users[u].req.take().is_some() {
+            if let Some(req) = self.users[u].req.take() {
                 self.stats.unfinished += 1;
+                self.record(&req, now, Outcome::Unfinished);
             }
             self.responding.remove(u);
             self.connecting.remove(u);

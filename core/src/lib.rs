@@ -42,7 +42,7 @@ mod timer;
 
 pub(crate) use std::time::{Duration, Instant};
 
-pub use engine::{Config, Engine, Wake, MAX_DRAIN};
+pub use engine::{Config, Engine, Outcome, RequestRecord, Wake, MAX_DRAIN};
 pub use error::{ErrorKind, ParseError};
 pub use event::{ConnId, Output};
 pub use pacer::{Pacer, Rate};
@@ -50,8 +50,5 @@ pub use request::{RequestError, RequestSpec, RequestTemplate};
 pub use response::{reason_phrase, MAX_HEADERS, MAX_HEAD_BYTES};
 pub use stats::{Second, Stats};
 
-/// Internals for fuzz targets, only with `--cfg fuzzing`.
 #[cfg(fuzzing)]
-pub mod fuzzing {
-    pub use crate::conn::{Conn, Feed};
-}
+pub mod fuzzing;

@@ -2,11 +2,12 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::Instant;
 
 use mio::{Events, Poll, Token, Waker};
-use volley_core::{ConnId, Engine, ErrorKind, Output, Stats, Wake};
+use volley_core::{ConnId, Engine, ErrorKind, Output, RequestRecord, Stats, Wake};
 
 use crate::control::{Control, StartGate};
 use crate::error::SetupError;
@@ -24,6 +25,41 @@ const READ_BUF: usize = 64 * 1024;
 /// cannot starve the others (quinn's `MAX_TRANSMIT_DATAGRAMS` idea).
 const MAX_READS_PER_EVENT: usize = 16;
 
+/// Records per batch sent to the log writer.
+pub(crate) const LOG_BATCH: usize = 1024;
+
+/// Collects the engine's request records and hands them to the log writer
+/// in batches. The channel is bounded: if the writer falls behind, the loop
+/// waits for it rather than letting memory grow.
+pub(crate) struct LogSink {
+    batch: Vec<RequestRecord>,
+    tx: SyncSender<Vec<RequestRecord>>,
+}
+
+impl LogSink {
+    pub(crate) fn new(tx: SyncSender<Vec<RequestRecord>>) -> Self {
+        Self { batch: Vec::with_capacity(LOG_BATCH), tx }
+    }
+
+    fn take(&mut self, engine: &mut Engine) {
+        while let Some(r) = engine.poll_record() {
+            self.batch.push(r);
+            if self.batch.len() >= LOG_BATCH {
+                self.flush();
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.batch.is_empty() {
+            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(LOG_BATCH));
+            // A writer that has gone away (its file failed) drops the log,
+            // never the run.
+            let _ = self.tx.send(full);
+        }
+    }
+}
+
 /// One thread's loop.
 pub(crate) struct EventLoop {
     poll: Poll,
@@ -35,6 +71,7 @@ pub(crate) struct EventLoop {
     buf: Box<[u8]>,
     control: Arc<Control>,
     index: usize,
+    log: Option<LogSink>,
 }
 
 impl EventLoop {
@@ -45,6 +82,7 @@ impl EventLoop {
         tls: Option<Tls>,
         control: Arc<Control>,
         index: usize,
+        log: Option<LogSink>,
     ) -> Result<Self, SetupError> {
         let poll = Poll::new().map_err(SetupError::Poll)?;
         let waker = Waker::new(poll.registry(), WAKER).map_err(SetupError::Poll)?;
@@ -60,6 +98,7 @@ impl EventLoop {
             buf: vec![0; READ_BUF].into_boxed_slice(),
             control,
             index,
+            log,
         })
     }
 
@@ -233,8 +272,15 @@ impl EventLoop {
         }
     }
 
-    /// Copies the live counters for the progress line.
-    fn publish(&self) {
+    /// Copies the live counters for the progress line and passes finished
+    /// requests to the log.
+    fn publish(&mut self) {
+        if let Some(log) = &mut self.log {
+            log.take(&mut self.engine);
+            if self.engine.is_finished() {
+                log.flush();
+            }
+        }
         let s = self.engine.stats();
         let p99 = s.last_second().map_or(0, |r| r.p99_us);
         self.control.live(self.index).publish(s.sent, s.completed, s.failed, self.engine.in_flight() as u64, p99);

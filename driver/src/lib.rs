@@ -28,6 +28,7 @@ mod timer;
 mod tls;
 
 use std::net::SocketAddr;
+use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -35,7 +36,7 @@ pub use control::{Control, LiveSnapshot};
 pub use error::SetupError;
 pub use limits::ensure_fd_limit;
 pub use tls::{Tls, TlsOptions, TlsSetupError};
-use volley_core::{Config, Engine, RequestTemplate, Stats};
+use volley_core::{Config, Engine, RequestRecord, RequestTemplate, Stats};
 
 use crate::control::StartGate;
 use crate::event_loop::EventLoop;
@@ -49,6 +50,9 @@ pub struct RunPlan {
     pub template: RequestTemplate,
     /// TLS for an https target.
     pub tls: Option<Tls>,
+    /// Where each loop sends its batches of request records (set
+    /// `record_requests` in the engine configs too).
+    pub log: Option<SyncSender<Vec<RequestRecord>>>,
     /// One config per loop thread (see [`Config::split`]).
     pub engines: Vec<Config>,
 }
@@ -64,12 +68,13 @@ pub fn run(plan: RunPlan, control: Arc<Control>) -> Result<Stats, SetupError> {
         let (template, control, gate) = (plan.template.clone(), Arc::clone(&control), Arc::clone(&gate));
         let addr = plan.addr;
         let tls = plan.tls.clone();
+        let log = plan.log.clone().map(event_loop::LogSink::new);
         let handle = std::thread::Builder::new()
             .name(format!("volley-loop-{index}"))
             .spawn(move || -> Result<Stats, SetupError> {
                 let users = config.users;
                 let engine = Engine::new(config, template, Instant::now());
-                let event_loop = EventLoop::new(engine, users, addr, tls, control, index);
+                let event_loop = EventLoop::new(engine, users, addr, tls, control, index, log);
                 match event_loop {
                     Ok(l) => l.run(&gate).map_err(SetupError::Loop),
                     Err(e) => {
