@@ -93,7 +93,7 @@ fn execute(plan: &Plan, addr: std::net::SocketAddr) -> anyhow::Result<ExitCode> 
     };
     let progress = (!plan.quiet && io::stderr().is_terminal())
         .then(|| progress::Progress::start(Arc::clone(&control), plan.config.duration));
-    let run_plan = RunPlan { addr, template: plan.template.clone(), tls: plan.tls.clone(), engines };
+    let run_plan = RunPlan { addr, template: plan.template.clone(), tls: plan.tls.clone(), log: None, engines };
     let stats = volley_driver::run(run_plan, Arc::clone(&control)).context("the run failed")?;
     drop(progress);
     if let Some(reason) = control.fatal() {

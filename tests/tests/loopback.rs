@@ -27,7 +27,7 @@ fn template(addr: SocketAddr, close: bool) -> RequestTemplate {
 fn run(addr: SocketAddr, config: Config, threads: usize) -> Stats {
     let engines = config.split(threads);
     let control = Arc::new(Control::new(engines.len()));
-    let plan = RunPlan { addr, template: template(addr, !config.keep_alive), tls: None, engines };
+    let plan = RunPlan { addr, template: template(addr, !config.keep_alive), tls: None, log: None, engines };
     volley_driver::run(plan, control).unwrap()
 }
 
@@ -192,7 +192,7 @@ fn stop_ends_the_run_early_with_every_request_counted() {
         stopper.stop();
     });
     let start = std::time::Instant::now();
-    let plan = RunPlan { addr: server.addr(), template: template(server.addr(), false), tls: None, engines };
+    let plan = RunPlan { addr: server.addr(), template: template(server.addr(), false), tls: None, log: None, engines };
     let stats = volley_driver::run(plan, control).unwrap();
     t.join().unwrap();
     assert!(start.elapsed() < Duration::from_secs(25));

@@ -270,7 +270,7 @@ fn run_driver(addr: SocketAddr, ca: &std::path::Path, keep_alive: bool, requests
     c.timeout = Duration::from_secs(5);
     let engines = c.split(1);
     let control = Arc::new(Control::new(engines.len()));
-    volley_driver::run(RunPlan { addr, template, tls: Some(tls), engines }, control).unwrap()
+    volley_driver::run(RunPlan { addr, template, tls: Some(tls), log: None, engines }, control).unwrap()
 }
 
 #[test]
