@@ -364,6 +364,15 @@ mod tests {
     }
 
     #[test]
+    fn an_oversized_bad_head_fails_alike_whole_or_split() {
+        // Found by fuzz/conn_split: the error used to depend on the reads.
+        let mut raw = b"HTTP/1.1 200 OK\r\nX-Big: ".to_vec();
+        raw.extend(std::iter::repeat_n(b'a', MAX_HEAD_BYTES));
+        raw.extend_from_slice(b"\x01\r\n\r\n");
+        assert_eq!(three_ways(&raw, false), Err(ParseError::HeadTooLarge));
+    }
+
+    #[test]
     fn head_split_across_reads_is_capped() {
         let mut c = Conn::new();
         c.start_connect();

@@ -27,6 +27,10 @@ pub struct Head {
 /// incomplete data is not invalid); the caller must keep the bytes and call
 /// again with more, up to [`MAX_HEAD_BYTES`].
 pub fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<Head>, ParseError> {
+    // Look no further than one byte past the limit, as `Conn` does when a
+    // head arrives in pieces: otherwise a bad byte beyond the limit would be
+    // `Head(_)` when read at once and `HeadTooLarge` when read in pieces.
+    let buf = &buf[..buf.len().min(MAX_HEAD_BYTES + 1)];
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut res = httparse::Response::new(&mut headers);
     let len = match res.parse(buf) {
@@ -275,6 +279,16 @@ mod tests {
         raw.push_str(&"a".repeat(MAX_HEAD_BYTES));
         assert_eq!(head(&raw), Err(ParseError::HeadTooLarge));
         raw.push_str("\r\n\r\n");
+        assert_eq!(head(&raw), Err(ParseError::HeadTooLarge));
+    }
+
+    #[test]
+    fn a_bad_byte_past_the_limit_is_head_too_large() {
+        // Found by fuzz/conn_split: this was `Head(HeaderValue)` when parsed
+        // at once but `HeadTooLarge` when it arrived in two reads.
+        let mut raw = String::from("HTTP/1.1 200 OK\r\nX-Big: ");
+        raw.push_str(&"a".repeat(MAX_HEAD_BYTES));
+        raw.push_str("\x01\r\n\r\n");
         assert_eq!(head(&raw), Err(ParseError::HeadTooLarge));
     }
 
