@@ -27,6 +27,9 @@ pub(crate) enum Command {
     /// Start the built-in target on a free loopback port and run a load
     /// test against it (5 s, 1,000 req/s, 20 users unless told otherwise).
     Demo(RunArgs),
+    /// Combine results saved with --save (the shards of one test, or runs
+    /// on several machines) into one report, with the same thresholds.
+    Merge(MergeArgs),
 }
 
 /// Options of a load test.
@@ -108,6 +111,30 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub(crate) cacert: Option<String>,
 
+    /// Pass/fail rule METRIC OP VALUE, repeatable: METRIC is p50 p90 p95
+    /// p99 p99.9 p99.99 mean max (latency, VALUE with a unit: 800us, 250ms,
+    /// 1.5s), errors (a share 1% or a count 10) or rps (achieved req/s); OP
+    /// is < <= > >=. A failed rule makes the exit code 3.
+    #[arg(long = "threshold", value_name = "EXPR")]
+    pub(crate) thresholds: Vec<String>,
+
+    /// Also write the full result as JSON, with every histogram, for
+    /// `volley merge`.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) save: Option<String>,
+
+    /// Run shard I of N (counted from 0) of this test: 1/N of the users and
+    /// every N-th request of the schedule. auto/N reads I from
+    /// JOB_COMPLETION_INDEX (Kubernetes Indexed Job).
+    #[arg(long, value_name = "I/N")]
+    pub(crate) shard: Option<String>,
+
+    /// Stream one CSV row per request that ended to this file: index,
+    /// intended, sent and done times (µs since the start), latency, service
+    /// time, status, bytes in, error kind.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) log: Option<String>,
+
     /// Report format on stdout.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
     pub(crate) output: OutputFormat,
@@ -124,6 +151,27 @@ pub(crate) enum OutputFormat {
     Text,
     /// One JSON object with stable field names.
     Json,
+}
+
+/// Options of `volley merge`.
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    /// Results written by --save.
+    #[arg(value_name = "RESULT.json", required = true)]
+    pub(crate) files: Vec<String>,
+
+    /// Report format on stdout.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) output: OutputFormat,
+
+    /// Pass/fail rule, repeatable, as for a run (e.g. p99<250ms, errors<1%,
+    /// rps>=990); a failed rule makes the exit code 3.
+    #[arg(long = "threshold", value_name = "EXPR")]
+    pub(crate) thresholds: Vec<String>,
+
+    /// Write the merged result, which can be merged again.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) save: Option<String>,
 }
 
 /// Options of the built-in target.

@@ -1,11 +1,17 @@
 //! volley: an HTTP load generator. See README.md.
 
 mod args;
+mod log;
+mod merge;
+mod outcome;
 mod plan;
 mod progress;
 mod report;
+mod saved;
+mod shard;
+mod threshold;
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +21,7 @@ use clap::Parser;
 use volley_driver::server::{parse_status_mix, ServeConfig, Server};
 use volley_driver::{Control, RunPlan};
 
-use crate::args::{Cli, Command, OutputFormat, RunArgs, ServeArgs};
+use crate::args::{Cli, Command, RunArgs, ServeArgs};
 use crate::plan::{Defaults, Plan, UsageError, RUN_DEFAULTS};
 use crate::report::RunInfo;
 
@@ -23,6 +29,7 @@ use crate::report::RunInfo;
 const EXIT_OK: u8 = 0;
 const EXIT_NOT_RUN: u8 = 1;
 const EXIT_USAGE: u8 = 2;
+const EXIT_THRESHOLD: u8 = 3;
 
 fn main() -> ExitCode {
     match run() {
@@ -52,14 +59,19 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             // One line: clap's first line, without its "error: " prefix.
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
+            let mut lines = text.lines();
+            let first = lines.next().unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            return Err(UsageError(format!("{first} (see volley --help)")).into());
+            // "...were not provided:" names the arguments on the next line.
+            let detail = if first.ends_with(':') { lines.next().map(|l| format!(" {}", l.trim())) } else { None };
+            let detail = detail.unwrap_or_default();
+            return Err(UsageError(format!("{first}{detail} (see volley --help)")).into());
         }
     };
     match cli.command {
         Some(Command::Serve(a)) => serve(&a),
         Some(Command::Demo(a)) => demo(a),
+        Some(Command::Merge(a)) => merge::run(&a),
         None => load_test(&cli.run, RUN_DEFAULTS),
     }
 }
@@ -83,7 +95,7 @@ fn execute(plan: &Plan, addr: std::net::SocketAddr) -> anyhow::Result<ExitCode> 
         method: plan.method.clone(),
         url: plan.target.url.clone(),
         duration: plan.config.duration,
-        target_rps: plan.config.rate.rps(),
+        target_rps: plan.target_rps(),
         users: plan.config.users,
         threads: engines.len(),
         keep_alive: plan.config.keep_alive,
@@ -93,27 +105,41 @@ fn execute(plan: &Plan, addr: std::net::SocketAddr) -> anyhow::Result<ExitCode> 
     };
     let progress = (!plan.quiet && io::stderr().is_terminal())
         .then(|| progress::Progress::start(Arc::clone(&control), plan.config.duration));
-    let run_plan = RunPlan { addr, template: plan.template.clone(), tls: plan.tls.clone(), log: None, engines };
+    let log = match &plan.log {
+        Some(path) => Some(log::RequestLog::create(path).map_err(|e| UsageError(format!("--log {path:?}: cannot create it: {e}")))?),
+        None => None,
+    };
+    let run_plan = RunPlan {
+        addr,
+        template: plan.template.clone(),
+        tls: plan.tls.clone(),
+        log: log.as_ref().map(|l| l.tx.clone()),
+        engines,
+    };
+    // t0's wall-clock time for --save: read once, here; t0 itself comes
+    // later by the time the users take to connect.
+    let wall_start = std::time::SystemTime::now();
     let stats = volley_driver::run(run_plan, Arc::clone(&control)).context("the run failed")?;
     drop(progress);
+    if let (Some(log), Some(path)) = (log, &plan.log) {
+        // The report still comes; the log's failure is said on stderr.
+        if let Err(e) = log.finish() {
+            eprintln!("volley: --log {path:?}: writing failed: {e}");
+        }
+    }
     if let Some(reason) = control.fatal() {
         // Every connection would fail the same way: one line, not a report.
         anyhow::bail!("{reason}");
     }
-
-    let mut out = io::stdout().lock();
-    match plan.output {
-        OutputFormat::Text => report::render_text(&info, &stats, &mut out)?,
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &report::to_json(&info, &stats))?;
-            writeln!(out)?;
-        }
-    }
-    out.flush()?;
-    if stats.completed == 0 && stats.scheduled > 0 {
-        return Ok(ExitCode::from(EXIT_NOT_RUN));
-    }
-    Ok(ExitCode::from(EXIT_OK))
+    outcome::conclude(&outcome::Finish {
+        info: &info,
+        stats: &stats,
+        output: plan.output,
+        thresholds: &plan.thresholds,
+        save: plan.save.as_deref(),
+        wall_start_unix_s: saved::unix_seconds(wall_start),
+        shard: plan.shard,
+    })
 }
 
 fn serve_config(a: &ServeArgs) -> Result<ServeConfig, UsageError> {

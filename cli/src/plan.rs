@@ -46,7 +46,7 @@ pub(crate) struct Plan {
     pub(crate) target: Target,
     pub(crate) method: String,
     pub(crate) template: RequestTemplate,
-    /// The whole run, before the split across threads.
+    /// The whole run, or its `--shard`, before the split across threads.
     pub(crate) config: Config,
     pub(crate) threads: usize,
     pub(crate) output: OutputFormat,
@@ -55,6 +55,14 @@ pub(crate) struct Plan {
     pub(crate) tls: Option<volley_driver::Tls>,
     /// Certificates are not verified (`--insecure`).
     pub(crate) insecure: bool,
+    /// `--threshold` rules.
+    pub(crate) thresholds: Vec<crate::threshold::Rule>,
+    /// `--save PATH`.
+    pub(crate) save: Option<std::path::PathBuf>,
+    /// `--shard I/N`; `config` is already this shard's part.
+    pub(crate) shard: Option<crate::shard::Shard>,
+    /// `--log PATH`.
+    pub(crate) log: Option<String>,
 }
 
 /// Defaults that differ between `volley` and `volley demo`.
@@ -154,7 +162,26 @@ pub(crate) fn build(args: &RunArgs, defaults: Defaults) -> Result<Plan, UsageErr
     config.timeout = timeout;
     config.connect_timeout = connect_timeout;
     config.keep_alive = !args.no_keepalive;
-    Ok(Plan { target, method, template, config, threads, output: args.output, quiet: args.quiet, tls, insecure: args.insecure })
+    let thresholds = crate::threshold::parse_all(&args.thresholds)?;
+    let save = args.save.as_deref().map(|p| crate::saved::check_path("--save", p)).transpose()?;
+    let shard = crate::shard::apply(args.shard.as_deref(), &mut config)?;
+    let threads = threads.min(config.users);
+    config.record_requests = args.log.is_some();
+    Ok(Plan {
+        log: args.log.clone(),
+        target,
+        method,
+        template,
+        config,
+        threads,
+        output: args.output,
+        quiet: args.quiet,
+        tls,
+        insecure: args.insecure,
+        thresholds,
+        save,
+        shard,
+    })
 }
 
 /// Splits an `http://` or `https://` URL.

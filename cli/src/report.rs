@@ -263,7 +263,7 @@ pub(crate) fn render_text(info: &RunInfo, s: &Stats, out: &mut dyn Write) -> io:
         write!(out, "   connect mean {}, max {}", us(s.connect.mean()), us(s.connect.max() as f64))?;
     }
     writeln!(out)?;
-    if info.tls && s.tls_handshake.len() > 0 {
+    if info.tls && !s.tls_handshake.is_empty() {
         writeln!(
             out,
             "  tls         {:>10}   handshake mean {}, max {}; {} full, {} resumed",

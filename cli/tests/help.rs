@@ -12,8 +12,9 @@ fn help_lists_every_run_flag() {
     for flag in [
         "--url", "--rps", "--users", "--duration", "--requests", "--method", "--header", "--body", "--body-file",
         "--timeout", "--connect-timeout", "--ramp-up", "--no-keepalive", "--threads", "--output", "--quiet",
+        "--threshold", "--save", "--shard",
     ] {
         assert!(text.contains(flag), "--help lacks {flag}");
     }
-    assert!(text.contains("serve") && text.contains("demo"));
+    assert!(text.contains("serve") && text.contains("demo") && text.contains("merge"));
 }

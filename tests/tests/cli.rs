@@ -192,3 +192,35 @@ fn interrupt_ends_early_and_still_reports() {
     let report = text(&out.stdout);
     assert!(report.contains("Status codes") && report.contains("200 OK"), "{report}");
 }
+
+#[test]
+fn log_has_one_row_per_request_on_the_schedule() {
+    let server = target();
+    let url = format!("http://{}/", server.addr());
+    let path = std::env::temp_dir().join(format!("volley-log-{}.csv", std::process::id()));
+    let out = volley(&[&url, "--rps", "500", "-c", "6", "-d", "1", "--threads", "2", "-q", "-o", "json", "--log", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let csv = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("index,intended_us,sent_us,done_us,latency_us,service_us,status,bytes_in,error"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let r = &v["requests"];
+    let ended = r["completed"].as_u64().unwrap() + r["failed"].as_u64().unwrap() + r["unfinished"].as_u64().unwrap();
+    assert_eq!(rows.len() as u64, ended);
+    // Every scheduled index once, each intended exactly index × 2 ms.
+    let mut seen: Vec<u64> = rows.iter().map(|f| f[0].parse().unwrap()).collect();
+    seen.sort();
+    assert_eq!(seen, (0..ended).collect::<Vec<_>>());
+    for f in &rows {
+        let index: u64 = f[0].parse().unwrap();
+        assert_eq!(f[1].parse::<u64>().unwrap(), index * 2000, "{f:?}");
+        let (sent, done): (u64, u64) = (f[2].parse().unwrap(), f[3].parse().unwrap());
+        assert!(sent >= index * 2000 && done >= sent, "{f:?}");
+        assert_eq!(f[4].parse::<u64>().unwrap(), done - index * 2000);
+        assert!(f[6] == "200" || f[6] == "503", "{f:?}");
+    }
+    let statuses_200 = rows.iter().filter(|f| f[6] == "200").count() as u64;
+    assert_eq!(statuses_200, v["status"]["200"].as_u64().unwrap());
+}

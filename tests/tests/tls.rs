@@ -160,7 +160,11 @@ fn trusted_with_cacert_and_refused_without() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["requests"]["completed"].as_u64(), Some(100), "{v}");
     assert_eq!(v["status"]["200"].as_u64(), Some(100));
-    assert_eq!(v["connections"]["tls_full"].as_u64(), Some(4));
+    // One shared session cache: a user that connects a moment after another
+    // finished its handshake may resume it.
+    let (full, resumed) = (v["connections"]["tls_full"].as_u64().unwrap(), v["connections"]["tls_resumed"].as_u64().unwrap());
+    assert_eq!(full + resumed, 4, "{v}");
+    assert!(full >= 1);
     assert_eq!(v["tls_handshake_us"]["count"].as_u64(), Some(4));
     assert_eq!(v["run"]["tls"], true);
 

@@ -1,0 +1,635 @@
+//! `--threshold` pass/fail rules (SPEC §5): parsed with the plan, before any
+//! socket opens, and evaluated on the final statistics of a run or a merge.
+//!
+//! A rule is `METRIC OP VALUE`:
+//!
+//! | metric | value | measured |
+//! |---|---|---|
+//! | `p50 p90 p95 p99 p99.9 p99.99 mean max` | a latency with its unit: `800us`, `250ms`, `1.5s` | the latency histogram |
+//! | `errors` | a share `1%` or a count `10` | failed requests plus responses other than 2xx/3xx, as a share of the requests that ended (completed + failed) or as a count |
+//! | `rps` | a plain number | the achieved rate, req/s |
+//!
+//! A latency without a unit is refused: `--duration 10` means seconds while
+//! latencies are usually thought of in milliseconds, so a bare number would
+//! be read wrongly by someone either way.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+use volley_core::Stats;
+
+use crate::plan::UsageError;
+use crate::report::thousands;
+
+const ACCEPTED: &str = "expected METRIC OP VALUE with METRIC one of p50 p90 p95 p99 p99.9 p99.99 mean max \
+     (latency), errors or rps, and OP one of < <= > >=, e.g. p99<250ms, errors<1%, errors<=10, rps>=990";
+
+/// What a rule measures.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Metric {
+    /// A percentile of the latency, e.g. 99.9.
+    Percentile(f64),
+    /// Mean latency.
+    Mean,
+    /// Highest latency.
+    Max,
+    /// Failed requests plus completed ones with a status other than 2xx/3xx.
+    Errors,
+    /// Achieved rate, req/s.
+    Rps,
+}
+
+impl Metric {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "p50" => Self::Percentile(50.0),
+            "p90" => Self::Percentile(90.0),
+            "p95" => Self::Percentile(95.0),
+            "p99" => Self::Percentile(99.0),
+            "p99.9" => Self::Percentile(99.9),
+            "p99.99" => Self::Percentile(99.99),
+            "mean" => Self::Mean,
+            "max" => Self::Max,
+            "errors" => Self::Errors,
+            "rps" => Self::Rps,
+            _ => return None,
+        })
+    }
+
+    fn is_latency(self) -> bool {
+        matches!(self, Self::Percentile(_) | Self::Mean | Self::Max)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Op {
+    fn holds(self, measured: f64, limit: f64) -> bool {
+        match self {
+            Self::Lt => measured < limit,
+            Self::Le => measured <= limit,
+            Self::Gt => measured > limit,
+            Self::Ge => measured >= limit,
+        }
+    }
+}
+
+/// A latency unit as the user wrote it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TimeUnit {
+    /// `us`, or `µs` when `micro_sign`.
+    Us {
+        micro_sign: bool,
+    },
+    Ms,
+    S,
+}
+
+impl TimeUnit {
+    fn micros(self) -> f64 {
+        match self {
+            Self::Us { .. } => 1.0,
+            Self::Ms => 1e3,
+            Self::S => 1e6,
+        }
+    }
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Self::Us { micro_sign: false } => "us",
+            Self::Us { micro_sign: true } => "µs",
+            Self::Ms => "ms",
+            Self::S => "s",
+        }
+    }
+
+    /// `us` in this unit, with as many decimals as a microsecond needs.
+    fn show(self, us: f64) -> String {
+        let decimals = match self {
+            Self::Us { .. } => 0,
+            Self::Ms => 3,
+            Self::S => 6,
+        };
+        format!(
+            "{}{}",
+            trim(format!("{:.decimals$}", us / self.micros())),
+            self.suffix()
+        )
+    }
+}
+
+/// A rule's limit, in the unit it was written in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Limit {
+    /// A latency, in µs, and the unit it was written in.
+    Latency { us: f64, unit: TimeUnit },
+    /// A share of the requests that ended, in percent.
+    Share(f64),
+    /// A number of requests.
+    Count(u64),
+    /// Requests per second.
+    Rate(f64),
+}
+
+impl Limit {
+    /// The limit in the unit its measurement is compared in (µs, %, count, req/s).
+    fn value(self) -> f64 {
+        match self {
+            Self::Latency { us, .. } => us,
+            Self::Share(p) => p,
+            Self::Count(n) => n as f64,
+            Self::Rate(r) => r,
+        }
+    }
+
+    /// The unit of [`Limit::value`] and of the measured value in JSON.
+    fn json_unit(self) -> &'static str {
+        match self {
+            Self::Latency { .. } => "us",
+            Self::Share(_) => "%",
+            Self::Count(_) => "count",
+            Self::Rate(_) => "req/s",
+        }
+    }
+}
+
+/// One `--threshold` rule.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Rule {
+    /// The rule as written, without spaces: `p99<250ms`.
+    text: String,
+    metric: Metric,
+    op: Op,
+    limit: Limit,
+}
+
+/// Parses every `--threshold` value; the first bad one is the error.
+pub(crate) fn parse_all(rules: &[String]) -> Result<Vec<Rule>, UsageError> {
+    rules.iter().map(|r| parse(r)).collect()
+}
+
+/// Parses one rule, e.g. `p99<250ms`, `errors < 1%`, `rps>=990`.
+pub(crate) fn parse(s: &str) -> Result<Rule, UsageError> {
+    let bad = |why: &str| UsageError(format!("--threshold {s:?}: {why}"));
+    let text: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    let Some(at) = text.find(['<', '>']) else {
+        return Err(bad(&format!("no comparison; {ACCEPTED}")));
+    };
+    let (metric_text, rest) = text.split_at(at);
+    let (op, value) = if let Some(v) = rest.strip_prefix("<=") {
+        (Op::Le, v)
+    } else if let Some(v) = rest.strip_prefix(">=") {
+        (Op::Ge, v)
+    } else if let Some(v) = rest.strip_prefix('<') {
+        (Op::Lt, v)
+    } else {
+        (Op::Gt, &rest[1..])
+    };
+    let metric = match Metric::parse(metric_text) {
+        Some(m) => m,
+        None if metric_text.is_empty() => {
+            return Err(bad(&format!("no metric before the comparison; {ACCEPTED}")));
+        }
+        None => return Err(bad(&format!("unknown metric {metric_text:?}; {ACCEPTED}"))),
+    };
+    let Some((number, unit)) = split_number(value) else {
+        let what = if metric.is_latency() {
+            "a latency with a unit such as 250ms, 800us or 1.5s"
+        } else if metric == Metric::Errors {
+            "a share such as 1% or a count such as 10"
+        } else {
+            "a number of requests per second such as 990"
+        };
+        return Err(bad(&format!(
+            "the value {value:?} is not a number; expected {what}"
+        )));
+    };
+    let limit = match metric {
+        Metric::Percentile(_) | Metric::Mean | Metric::Max => {
+            let unit = match unit {
+                "us" => TimeUnit::Us { micro_sign: false },
+                "µs" => TimeUnit::Us { micro_sign: true },
+                "ms" => TimeUnit::Ms,
+                "s" => TimeUnit::S,
+                "" => {
+                    return Err(bad(&format!(
+                        "a latency needs a unit: {number}ms, {number}us or {number}s (a bare number is refused, \
+                         it could mean either)"
+                    )));
+                }
+                other => {
+                    return Err(bad(&format!(
+                        "unknown latency unit {other:?}; use us, ms or s, e.g. 250ms"
+                    )));
+                }
+            };
+            Limit::Latency {
+                us: number * unit.micros(),
+                unit,
+            }
+        }
+        Metric::Errors => match unit {
+            "%" if number <= 100.0 => Limit::Share(number),
+            "%" => return Err(bad("a share of errors is at most 100%")),
+            "" if !value.contains('.') && number <= u64::MAX as f64 => Limit::Count(number as u64),
+            "" => {
+                return Err(bad(&format!(
+                    "a count of errors is a whole number; for a share write {number}%"
+                )));
+            }
+            other => {
+                return Err(bad(&format!(
+                    "unknown unit {other:?}; errors takes a share such as 1% or a count such as 10"
+                )));
+            }
+        },
+        Metric::Rps => match unit {
+            "" => Limit::Rate(number),
+            _ => {
+                return Err(bad(
+                    "rps takes a plain number of requests per second, e.g. rps>=990",
+                ));
+            }
+        },
+    };
+    Ok(Rule {
+        text,
+        metric,
+        op,
+        limit,
+    })
+}
+
+/// `"250ms"` → `(250.0, "ms")`. `None` unless it starts with a finite,
+/// non-negative decimal number.
+fn split_number(s: &str) -> Option<(f64, &str)> {
+    let end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, unit) = s.split_at(end);
+    let value: f64 = number.parse().ok()?;
+    value.is_finite().then_some((value, unit))
+}
+
+/// The outcome of one rule.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Verdict {
+    pub(crate) rule: Rule,
+    pub(crate) passed: bool,
+    /// The measured value, in the unit of `Limit::value`.
+    pub(crate) measured: f64,
+}
+
+impl Verdict {
+    /// The measured value in the unit the rule was written in.
+    pub(crate) fn shown(&self) -> String {
+        match self.rule.limit {
+            Limit::Latency { unit, .. } => unit.show(self.measured),
+            Limit::Share(_) => format!("{}%", trim(format!("{:.3}", self.measured))),
+            Limit::Count(_) => thousands(self.measured as u64),
+            Limit::Rate(_) => format!("{} req/s", trim(format!("{:.2}", self.measured))),
+        }
+    }
+
+    /// The measured value for JSON: whole µs for a latency percentile or
+    /// max, 0.1 µs for the mean, the share in % or the count for errors,
+    /// req/s for rps.
+    fn json_value(&self) -> Value {
+        match (self.rule.metric, self.rule.limit) {
+            (Metric::Mean, _) => json!(round(self.measured, 1)),
+            (_, Limit::Latency { .. } | Limit::Count(_)) => json!(self.measured as u64),
+            (_, Limit::Share(_)) => json!(round(self.measured, 4)),
+            (_, Limit::Rate(_)) => json!(round(self.measured, 2)),
+        }
+    }
+}
+
+/// Evaluates every rule on the final statistics.
+pub(crate) fn evaluate(rules: &[Rule], s: &Stats) -> Vec<Verdict> {
+    rules
+        .iter()
+        .map(|rule| {
+            let measured = measure(rule, s);
+            Verdict {
+                rule: rule.clone(),
+                passed: rule.op.holds(measured, rule.limit.value()),
+                measured,
+            }
+        })
+        .collect()
+}
+
+fn measure(rule: &Rule, s: &Stats) -> f64 {
+    let h = &s.latency;
+    match rule.metric {
+        Metric::Percentile(_) | Metric::Max | Metric::Mean if h.is_empty() => 0.0,
+        Metric::Percentile(p) => h.value_at_percentile(p) as f64,
+        Metric::Mean => h.mean(),
+        Metric::Max => h.max() as f64,
+        Metric::Errors => {
+            let errors = s.failed + s.non_success();
+            match rule.limit {
+                Limit::Share(_) => {
+                    let ended = s.completed + s.failed;
+                    if ended == 0 {
+                        0.0
+                    } else {
+                        100.0 * errors as f64 / ended as f64
+                    }
+                }
+                _ => errors as f64,
+            }
+        }
+        Metric::Rps => s.achieved_rps(),
+    }
+}
+
+/// The report's `thresholds` array (SPEC §4).
+pub(crate) fn to_json(verdicts: &[Verdict]) -> Value {
+    Value::Array(
+        verdicts
+            .iter()
+            .map(|v| {
+                json!({
+                    "rule": v.rule.text,
+                    "passed": v.passed,
+                    "value": v.json_value(),
+                    "limit": v.rule.limit.value(),
+                    "unit": v.rule.limit.json_unit(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The text report's "Thresholds" section; nothing without rules.
+pub(crate) fn render_text(verdicts: &[Verdict], out: &mut dyn Write) -> io::Result<()> {
+    if verdicts.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nThresholds")?;
+    let w = verdicts
+        .iter()
+        .map(|v| v.rule.text.chars().count())
+        .max()
+        .unwrap_or(0);
+    for v in verdicts {
+        let verdict = if v.passed { "passed" } else { "FAILED" };
+        writeln!(
+            out,
+            "  {verdict}  {:<w$}  measured {}",
+            v.rule.text,
+            v.shown()
+        )?;
+    }
+    let failed = verdicts.iter().filter(|v| !v.passed).count();
+    if failed > 0 {
+        writeln!(out, "  {failed} of {} failed", verdicts.len())?;
+    }
+    Ok(())
+}
+
+/// One line naming the failed rules, for stderr; `None` when all passed.
+pub(crate) fn failure_line(verdicts: &[Verdict]) -> Option<String> {
+    let failed: Vec<String> = verdicts
+        .iter()
+        .filter(|v| !v.passed)
+        .map(|v| format!("{} (measured {})", v.rule.text, v.shown()))
+        .collect();
+    (!failed.is_empty()).then(|| {
+        format!(
+            "{} of {} thresholds failed: {}",
+            failed.len(),
+            verdicts.len(),
+            failed.join(", ")
+        )
+    })
+}
+
+fn round(x: f64, decimals: i32) -> f64 {
+    let f = 10f64.powi(decimals);
+    (x * f).round() / f
+}
+
+/// `"8.120"` → `"8.12"`, `"3.000"` → `"3"`.
+fn trim(s: String) -> String {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn rule(s: &str) -> Rule {
+        parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    fn err(s: &str) -> String {
+        parse(s).unwrap_err().0
+    }
+
+    #[test]
+    fn parses_every_metric_and_op() {
+        let r = rule("p99<250ms");
+        assert_eq!((r.metric, r.op), (Metric::Percentile(99.0), Op::Lt));
+        assert_eq!(
+            r.limit,
+            Limit::Latency {
+                us: 250_000.0,
+                unit: TimeUnit::Ms
+            }
+        );
+        assert_eq!(rule("p99.9 <= 1.5s").limit.value(), 1_500_000.0);
+        assert_eq!(rule("p99.9 <= 1.5s").text, "p99.9<=1.5s");
+        assert_eq!(rule("p50>800us").limit.value(), 800.0);
+        assert_eq!(
+            rule("max<2µs").limit,
+            Limit::Latency {
+                us: 2.0,
+                unit: TimeUnit::Us { micro_sign: true }
+            }
+        );
+        assert_eq!(rule("MEAN>=3ms").metric, Metric::Mean);
+        assert_eq!(
+            (rule("p90<1s").metric, rule("p95<1s").metric),
+            (Metric::Percentile(90.0), Metric::Percentile(95.0))
+        );
+        assert_eq!(rule("p99.99<1s").metric, Metric::Percentile(99.99));
+        assert_eq!(rule("errors<1%").limit, Limit::Share(1.0));
+        assert_eq!(rule("errors<0.5%").limit, Limit::Share(0.5));
+        assert_eq!(rule("errors<=10").limit, Limit::Count(10));
+        let r = rule("rps>=990");
+        assert_eq!(
+            (r.metric, r.op, r.limit),
+            (Metric::Rps, Op::Ge, Limit::Rate(990.0))
+        );
+        assert_eq!(rule("rps > 0.5").limit, Limit::Rate(0.5));
+    }
+
+    #[test]
+    fn refusals_are_one_line_and_say_what_is_accepted() {
+        let cases = [
+            ("p99=250ms", "no comparison"),
+            ("p99", "no comparison"),
+            ("<250ms", "no metric"),
+            ("p42<250ms", "unknown metric \"p42\""),
+            ("latency<250ms", "unknown metric"),
+            ("p99<250", "needs a unit: 250ms, 250us or 250s"),
+            ("p99<250m", "unknown latency unit \"m\""),
+            ("p99<fast", "not a number"),
+            ("p99<-1ms", "not a number"),
+            ("p99<<1ms", "not a number"),
+            ("p99<1ms%", "unknown latency unit"),
+            ("errors<101%", "at most 100%"),
+            ("errors<1.5", "whole number; for a share write 1.5%"),
+            ("errors<1ms", "unknown unit \"ms\""),
+            ("errors<", "not a number"),
+            ("rps>=990/s", "plain number"),
+            ("rps>=1%", "plain number"),
+            ("p99<1.2.3ms", "not a number"),
+        ];
+        for (input, expected) in cases {
+            let e = err(input);
+            assert!(
+                e.starts_with(&format!("--threshold {input:?}: ")),
+                "{input}: {e}"
+            );
+            assert!(e.contains(expected), "{input}: {e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+        assert!(
+            err("p42<1ms").contains("p50 p90 p95 p99 p99.9"),
+            "lists the metrics"
+        );
+        assert!(
+            parse_all(&["p99<1ms".into(), "bad".into()])
+                .unwrap_err()
+                .0
+                .contains("\"bad\"")
+        );
+    }
+
+    fn stats() -> Stats {
+        // 100 completions: 1..=100 ms latency, 3 with 503; 2 failures;
+        // over a 2 s window.
+        let mut s = Stats::new();
+        for i in 1..=100u64 {
+            s.latency.record(i * 1000).unwrap();
+            s.add_status(if i <= 3 { 503 } else { 200 }, 1);
+        }
+        s.completed = 100;
+        s.failed = 2;
+        s.scheduled = 102;
+        s.duration = Duration::from_secs(2);
+        s
+    }
+
+    fn verdict(r: &str) -> Verdict {
+        evaluate(&[rule(r)], &stats()).remove(0)
+    }
+
+    #[test]
+    fn evaluates_on_the_final_stats() {
+        let s = stats();
+        let p99 = s.latency.value_at_percentile(99.0);
+        assert!((99_000..=99_100).contains(&p99), "{p99}");
+        assert!(verdict("p99<100ms").passed);
+        assert!(!verdict("p99<99ms").passed);
+        assert!(verdict("p99>=99ms").passed);
+        assert_eq!(verdict("p99<100ms").measured, p99 as f64);
+        assert!(verdict("max<=0.101s").passed);
+        assert!(!verdict("max<100ms").passed);
+        assert!(verdict("mean>50ms").passed && verdict("mean<51ms").passed);
+        // 2 failed + 3 non-2xx/3xx = 5 of the 102 that ended.
+        let e = verdict("errors<5%");
+        assert!((e.measured - 500.0 / 102.0).abs() < 1e-9, "{}", e.measured);
+        assert!(e.passed);
+        assert!(!verdict("errors<4.9%").passed);
+        assert_eq!(verdict("errors<=5").measured, 5.0);
+        assert!(verdict("errors<=5").passed && !verdict("errors<5").passed);
+        assert_eq!(verdict("rps>=50").measured, 50.0);
+        assert!(verdict("rps>=50").passed && !verdict("rps>50").passed);
+    }
+
+    #[test]
+    fn values_in_the_rules_unit() {
+        let s = stats();
+        let p99 = s.latency.value_at_percentile(99.0) as f64;
+        assert_eq!(
+            verdict("p99<250ms").shown(),
+            format!("{}ms", trim(format!("{:.3}", p99 / 1e3)))
+        );
+        assert_eq!(verdict("p50<1s").shown(), "0.050015s");
+        assert_eq!(verdict("p50<1us").shown(), "50015us");
+        assert_eq!(verdict("errors<1%").shown(), "4.902%");
+        assert_eq!(verdict("errors<1").shown(), "5");
+        assert_eq!(verdict("rps>1").shown(), "50 req/s");
+        let json = to_json(&[
+            verdict("p99<250ms"),
+            verdict("errors<1%"),
+            verdict("errors<9"),
+            verdict("rps>=60"),
+            verdict("mean<1s"),
+        ]);
+        assert_eq!(
+            json[0],
+            json!({"rule": "p99<250ms", "passed": true, "value": p99 as u64, "limit": 250000.0, "unit": "us"})
+        );
+        assert_eq!(
+            json[1],
+            json!({"rule": "errors<1%", "passed": false, "value": 4.902, "limit": 1.0, "unit": "%"})
+        );
+        assert_eq!(json[2]["value"], json!(5));
+        assert_eq!(
+            json[3],
+            json!({"rule": "rps>=60", "passed": false, "value": 50.0, "limit": 60.0, "unit": "req/s"})
+        );
+        assert_eq!(json[4]["value"], json!(round(s.latency.mean(), 1)));
+    }
+
+    #[test]
+    fn text_section() {
+        let mut out = Vec::new();
+        render_text(&[verdict("p50<1s"), verdict("errors<1%")], &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let expected = "\nThresholds\n  passed  p50<1s     measured 0.050015s\n  FAILED  errors<1%  measured 4.902%\n  1 of 2 failed\n";
+        assert_eq!(
+            text, expected,
+            "\n--- got ---\n{text}--- expected ---\n{expected}"
+        );
+        let mut none = Vec::new();
+        render_text(&[], &mut none).unwrap();
+        assert!(none.is_empty());
+        assert_eq!(failure_line(&[verdict("p50<1s")]), None);
+        assert_eq!(
+            failure_line(&[verdict("p50<1s"), verdict("errors<1%")]).unwrap(),
+            "1 of 2 thresholds failed: errors<1% (measured 4.902%)"
+        );
+    }
+
+    #[test]
+    fn empty_runs_measure_zero() {
+        let s = Stats::new();
+        let v = evaluate(&[rule("p99<1ms"), rule("errors<1%"), rule("rps>=1")], &s);
+        assert_eq!(
+            v.iter().map(|v| v.measured).collect::<Vec<_>>(),
+            [0.0, 0.0, 0.0]
+        );
+        assert_eq!(
+            v.iter().map(|v| v.passed).collect::<Vec<_>>(),
+            [true, true, false]
+        );
+    }
+}

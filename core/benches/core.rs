@@ -1,0 +1,98 @@
+//! Microbenchmarks of the per-request work in core: parsing a response and
+//! asking the pacer when the next request is due. Run with
+//! `cargo bench -p volley-core`; prints ns per operation.
+//!
+//! A small hand-written harness (no criterion) keeps the test build light:
+//! each case runs for about a second after a warm-up, in batches, and the
+//! best batch is reported, which is the least disturbed by a noisy machine.
+
+#![allow(clippy::disallowed_methods)] // a benchmark measures wall time
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use volley_core::body::{BodyDecoder, Framing};
+use volley_core::response::parse_head;
+use volley_core::{Config, ConnId, Engine, Output, Pacer, Rate, RequestSpec, RequestTemplate};
+
+const TYPICAL: &[u8] = b"HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Sun, 22 Nov 2026 20:00:00 GMT\r\n\
+Content-Type: text/plain\r\nContent-Length: 6\r\nConnection: keep-alive\r\n\r\nhello\n";
+
+const CHUNKED: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
+10\r\n{\"items\":[1,2,3]\r\n2\r\n}\n\r\n0\r\n\r\n";
+
+fn bench(name: &str, mut op: impl FnMut()) {
+    const BATCH: u32 = 10_000;
+    let warm = Instant::now();
+    while warm.elapsed() < Duration::from_millis(200) {
+        op();
+    }
+    let mut best = f64::MAX;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(1) {
+        let t = Instant::now();
+        for _ in 0..BATCH {
+            op();
+        }
+        best = best.min(t.elapsed().as_nanos() as f64 / f64::from(BATCH));
+    }
+    println!("{name:<44} {best:>9.1} ns/op");
+}
+
+fn main() {
+    bench("parse_head: typical 150-byte response", || {
+        black_box(parse_head(black_box(TYPICAL), false).unwrap());
+    });
+
+    let head_len = parse_head(CHUNKED, false).unwrap().unwrap().len;
+    bench("parse_head + chunked body", || {
+        let head = parse_head(black_box(CHUNKED), false).unwrap().unwrap();
+        let mut body = BodyDecoder::new(head.framing);
+        black_box(body.feed(&CHUNKED[head_len..]).unwrap());
+    });
+
+    let len_body = [b'x'; 4096];
+    bench("content-length body, 4 KiB", || {
+        let mut body = BodyDecoder::new(Framing::Length(4096));
+        black_box(body.feed(black_box(&len_body)).unwrap());
+    });
+
+    let pacer = Pacer::new(10_000_000, Duration::ZERO, 2, 1);
+    let mut k = 0u64;
+    bench("pacer: intended(k)", || {
+        k = k.wrapping_add(1);
+        black_box(pacer.intended(black_box(k)));
+    });
+
+    let ramp = Pacer::new(10_000_000, Duration::from_secs(60), 1, 0);
+    bench("pacer: intended(k) during a ramp-up", || {
+        k = (k + 1) % 200_000;
+        black_box(ramp.intended(black_box(k)));
+    });
+
+    // A whole request through the engine: due → Send → response → Done.
+    let template = RequestTemplate::new(&RequestSpec {
+        method: "GET".into(),
+        target: "/".into(),
+        host: "bench".into(),
+        ..RequestSpec::default()
+    })
+    .unwrap();
+    let mut config = Config::new(1, Rate::Max);
+    config.duration = Duration::from_secs(3600);
+    let epoch = Instant::now();
+    let mut engine = Engine::new(config, template, epoch);
+    while let Some(Output::Connect(c)) = engine.poll_output(epoch) {
+        engine.handle_connected(c, epoch);
+    }
+    engine.handle_start(epoch);
+    let mut now = epoch;
+    bench("engine: send + parse + record one request", || {
+        now += Duration::from_micros(10);
+        while let Some(out) = engine.poll_output(now) {
+            black_box(out);
+        }
+        engine.handle_data(ConnId(0), now, TYPICAL);
+    });
+    assert!(engine.stats().completed > 0);
+}
