@@ -31,9 +31,12 @@ pub fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<Head>, ParseE
     // head arrives in pieces: otherwise a bad byte beyond the limit would be
     // `Head(_)` when read at once and `HeadTooLarge` when read in pieces.
     let buf = &buf[..buf.len().min(MAX_HEAD_BYTES + 1)];
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut res = httparse::Response::new(&mut headers);
-    let len = match res.parse(buf) {
+    // Uninitialised slots: zeroing 100 headers (3.2 KiB) on every parse
+    // cost more than parsing a typical head.
+    let mut headers = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut res = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut res, buf, &mut headers);
+    let len = match parsed {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
             return if buf.len() >= MAX_HEAD_BYTES { Err(ParseError::HeadTooLarge) } else { Ok(None) };
