@@ -193,13 +193,12 @@ impl Conn {
         let take = data.len().min(MAX_HEAD_BYTES + 1 - before.min(MAX_HEAD_BYTES));
         self.head_buf.extend_from_slice(&data[..take]);
         // Re-parsing the whole buffer on every read would make a head that
-        // trickles in byte by byte cost O(n²). Parse again only when the
-        // new bytes may end the head (a blank line, looking 3 bytes back),
-        // when the buffer has doubled since the last parse (so an invalid
-        // head is still caught early), or at the size limit.
-        let from = before.saturating_sub(3);
-        let new = &self.head_buf[from..];
-        let may_end = new.windows(2).any(|w| w == b"\n\n") || new.windows(3).any(|w| w == b"\n\r\n");
+        // trickles in byte by byte cost O(n²). Parse again only when a line
+        // has ended in the new bytes (so a bad line is caught as soon as it
+        // is complete, however the reads split, and httparse's 100-header
+        // limit bounds the parses), when the buffer has doubled since the
+        // last parse, or at the size limit.
+        let may_end = self.head_buf[before..].contains(&b'\n');
         let len = self.head_buf.len();
         if !may_end && len < 2 * self.parsed_len && len <= MAX_HEAD_BYTES {
             return Ok(None);
@@ -370,6 +369,22 @@ mod tests {
         raw.extend(std::iter::repeat_n(b'a', MAX_HEAD_BYTES));
         raw.extend_from_slice(b"\x01\r\n\r\n");
         assert_eq!(three_ways(&raw, false), Err(ParseError::HeadTooLarge));
+    }
+
+    #[test]
+    fn a_bad_line_is_caught_when_it_ends_however_reads_split() {
+        // Whole or byte by byte, the error comes with the line's LF, not
+        // later: a server that then stalls is still counted as malformed.
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nno colon here\r\n";
+        let mut c = Conn::new();
+        c.start_connect();
+        c.connected();
+        c.send();
+        let (body, last) = raw.split_at(raw.len() - 1);
+        for b in body {
+            assert_eq!(c.feed(std::slice::from_ref(b), false), Ok(Feed::More));
+        }
+        assert!(matches!(c.feed(last, false), Err(ParseError::Head(_))));
     }
 
     #[test]
