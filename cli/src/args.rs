@@ -123,6 +123,12 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub(crate) save: Option<String>,
 
+    /// Also write the report as one self-contained HTML page (charts of
+    /// latency, rate and errors over time, the latency percentile curve,
+    /// the tables); it loads nothing from the network.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) html: Option<String>,
+
     /// Run shard I of N (counted from 0) of this test: 1/N of the users and
     /// every N-th request of the schedule. auto/N reads I from
     /// JOB_COMPLETION_INDEX (Kubernetes Indexed Job).
@@ -172,6 +178,10 @@ pub(crate) struct MergeArgs {
     /// Write the merged result, which can be merged again.
     #[arg(long, value_name = "PATH")]
     pub(crate) save: Option<String>,
+
+    /// Also write the merged report as one self-contained HTML page.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) html: Option<String>,
 }
 
 /// Options of the built-in target.

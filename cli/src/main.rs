@@ -1,6 +1,7 @@
 //! volley: an HTTP load generator. See README.md.
 
 mod args;
+mod html;
 mod log;
 mod merge;
 mod outcome;
@@ -137,6 +138,7 @@ fn execute(plan: &Plan, addr: std::net::SocketAddr) -> anyhow::Result<ExitCode> 
         output: plan.output,
         thresholds: &plan.thresholds,
         save: plan.save.as_deref(),
+        html: plan.html.as_deref(),
         wall_start_unix_s: saved::unix_seconds(wall_start),
         shard: plan.shard,
     })

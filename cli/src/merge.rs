@@ -31,6 +31,11 @@ pub(crate) fn run(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(|p| saved::check_path("--save", p))
         .transpose()?;
+    let html = args
+        .html
+        .as_deref()
+        .map(|p| saved::check_path("--html", p))
+        .transpose()?;
     let mut parts = Vec::with_capacity(args.files.len());
     for path in &args.files {
         let part =
@@ -47,6 +52,7 @@ pub(crate) fn run(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         output: args.output,
         thresholds: &thresholds,
         save: save.as_deref(),
+        html: html.as_deref(),
         wall_start_unix_s: merged.wall_start_unix_s,
         shard: None,
     })

@@ -12,7 +12,7 @@ use crate::args::OutputFormat;
 use crate::report::{self, RunInfo};
 use crate::shard::Shard;
 use crate::threshold::{self, Rule};
-use crate::{EXIT_NOT_RUN, EXIT_OK, EXIT_THRESHOLD, saved};
+use crate::{EXIT_NOT_RUN, EXIT_OK, EXIT_THRESHOLD, html, saved};
 
 /// Everything the end of a run (or of a merge) needs.
 pub(crate) struct Finish<'a> {
@@ -22,15 +22,17 @@ pub(crate) struct Finish<'a> {
     pub(crate) thresholds: &'a [Rule],
     /// `--save PATH`.
     pub(crate) save: Option<&'a Path>,
+    /// `--html PATH`.
+    pub(crate) html: Option<&'a Path>,
     /// The wall-clock time of `t0`, Unix seconds (for `--save`).
     pub(crate) wall_start_unix_s: f64,
     /// `--shard`, shown in the JSON report's `run.shard`.
     pub(crate) shard: Option<Shard>,
 }
 
-/// Prints the report, writes `--save`, and picks the exit code: 1 when no
-/// request completed or the result could not be saved, else 3 when a
-/// threshold failed, else 0.
+/// Prints the report, writes `--save` and `--html`, and picks the exit
+/// code: 1 when no request completed or a file could not be written, else
+/// 3 when a threshold failed, else 0.
 pub(crate) fn conclude(f: &Finish<'_>) -> anyhow::Result<ExitCode> {
     let verdicts = threshold::evaluate(f.thresholds, f.stats);
     let mut json = report::to_json(f.info, f.stats);
@@ -54,7 +56,17 @@ pub(crate) fn conclude(f: &Finish<'_>) -> anyhow::Result<ExitCode> {
             saved_ok = false;
         }
     }
-    // A failed save decides the exit code (1) over a closed stdout (0).
+    if let Some(path) = f.html {
+        let page = html::render_html(f.info, f.stats, &verdicts, f.wall_start_unix_s, f.shard);
+        if let Err(e) = std::fs::write(path, page) {
+            eprintln!(
+                "volley: --html {:?}: cannot write the report: {e}",
+                path.display().to_string()
+            );
+            saved_ok = false;
+        }
+    }
+    // A failed save or page decides the exit code (1) over a closed stdout (0).
     printed.or_else(|e| if saved_ok { Err(e) } else { Ok(()) })?;
     if let Some(line) = threshold::failure_line(&verdicts) {
         eprintln!("volley: {line}");

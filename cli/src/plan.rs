@@ -59,6 +59,8 @@ pub(crate) struct Plan {
     pub(crate) thresholds: Vec<crate::threshold::Rule>,
     /// `--save PATH`.
     pub(crate) save: Option<std::path::PathBuf>,
+    /// `--html PATH`.
+    pub(crate) html: Option<std::path::PathBuf>,
     /// `--shard I/N`; `config` is already this shard's part.
     pub(crate) shard: Option<crate::shard::Shard>,
     /// `--log PATH`.
@@ -164,6 +166,7 @@ pub(crate) fn build(args: &RunArgs, defaults: Defaults) -> Result<Plan, UsageErr
     config.keep_alive = !args.no_keepalive;
     let thresholds = crate::threshold::parse_all(&args.thresholds)?;
     let save = args.save.as_deref().map(|p| crate::saved::check_path("--save", p)).transpose()?;
+    let html = args.html.as_deref().map(|p| crate::saved::check_path("--html", p)).transpose()?;
     let shard = crate::shard::apply(args.shard.as_deref(), &mut config)?;
     let threads = threads.min(config.users);
     config.record_requests = args.log.is_some();
@@ -180,6 +183,7 @@ pub(crate) fn build(args: &RunArgs, defaults: Defaults) -> Result<Plan, UsageErr
         insecure: args.insecure,
         thresholds,
         save,
+        html,
         shard,
     })
 }

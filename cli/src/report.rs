@@ -406,7 +406,7 @@ pub(crate) fn thousands(n: u64) -> String {
 }
 
 /// A rate with thousands separators and one decimal below 100.
-fn rate(r: f64) -> String {
+pub(crate) fn rate(r: f64) -> String {
     if r >= 100.0 {
         thousands(r.round() as u64)
     } else {
@@ -414,7 +414,7 @@ fn rate(r: f64) -> String {
     }
 }
 
-fn percent(part: u64, whole: u64) -> String {
+pub(crate) fn percent(part: u64, whole: u64) -> String {
     if whole == 0 {
         return "-".into();
     }
@@ -435,7 +435,7 @@ pub(crate) fn us(v: f64) -> String {
     }
 }
 
-fn dur(d: Duration) -> String {
+pub(crate) fn dur(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s >= 3600.0 && s % 3600.0 == 0.0 {
         format!("{}h", s / 3600.0)
@@ -449,7 +449,7 @@ fn dur(d: Duration) -> String {
     }
 }
 
-fn bytes(n: u64) -> String {
+pub(crate) fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
     let mut unit = 0;

@@ -70,18 +70,19 @@ fn round3(x: f64) -> f64 {
     (x * 1e3).round() / 1e3
 }
 
-/// Checks `--save PATH` before the run, so a long run is not lost to a
+/// Checks `--save PATH` (or `--html PATH`) before the run, so a long run is not lost to a
 /// typo: the directory must exist and the path must not be a directory.
 pub(crate) fn check_path(flag: &str, path: &str) -> Result<PathBuf, UsageError> {
     let p = PathBuf::from(path);
+    let example = if flag == "--html" { "report.html" } else { "result.json" };
     if path.is_empty() {
         return Err(UsageError(format!(
-            "{flag} \"\": expected a file name such as result.json"
+            "{flag} \"\": expected a file name such as {example}"
         )));
     }
     if p.is_dir() {
         return Err(UsageError(format!(
-            "{flag} {path:?}: is a directory; expected a file name such as result.json"
+            "{flag} {path:?}: is a directory; expected a file name such as {example}"
         )));
     }
     if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {

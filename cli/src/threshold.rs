@@ -169,6 +169,13 @@ pub(crate) struct Rule {
     limit: Limit,
 }
 
+impl Rule {
+    /// The rule as written, without spaces: `p99<250ms`.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+}
+
 /// Parses every `--threshold` value; the first bad one is the error.
 pub(crate) fn parse_all(rules: &[String]) -> Result<Vec<Rule>, UsageError> {
     rules.iter().map(|r| parse(r)).collect()
