@@ -51,6 +51,12 @@ pub(crate) fn warnings(info: &RunInfo, s: &Stats) -> Vec<String> {
         let lag_p90 = s.send_lag.value_at_percentile(90.0);
         // Requests waited: some never left, or most left late.
         let backlog = s.unsent * 1000 > s.scheduled || (s.sent > 0 && lag_p90 > 10_000);
+        // Users that cannot connect wait out a backoff: then more users are
+        // not the answer, the connect errors are (reported below).
+        let connects_failing = [ErrorKind::ConnectRefused, ErrorKind::ConnectTimeout, ErrorKind::ConnectError]
+            .iter()
+            .any(|k| s.errors[k.index()] > 0);
+        let backlog = backlog && !connects_failing;
         // Little's law: users busy at once = arrival rate × time each
         // request holds a user; 25% margin for variance.
         let busy = target * mean_service_s;

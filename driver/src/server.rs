@@ -140,6 +140,21 @@ pub fn parse_status_mix(s: &str) -> Result<Vec<(u16, u32)>, String> {
     Ok(mix)
 }
 
+/// Listen backlog asked for; the kernel caps it at `net.core.somaxconn`.
+const BACKLOG: libc::c_int = 65_535;
+
+/// Raises the listen backlog from mio's 128 (std's value) to [`BACKLOG`]
+/// (Linux applies a second `listen` on a listening socket). A client that
+/// opens thousands of connections at once (volley's users, before `t0`)
+/// otherwise overflows the accept queue: Linux then drops the handshake's
+/// last ACK (or answers with SYN cookies it cannot honour), and the client
+/// holds connections the server has not accepted. Best effort.
+fn raise_backlog(listener: &TcpListener) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `listen` on a socket descriptor that `listener` owns.
+    let _ = unsafe { libc::listen(listener.as_raw_fd(), BACKLOG) };
+}
+
 fn valid_status(n: u16) -> bool {
     (100..=599).contains(&n) && n != 101
 }
@@ -240,6 +255,7 @@ impl Server {
         }
         let poll = Poll::new()?;
         let mut listener = TcpListener::bind(config.listen)?;
+        raise_backlog(&listener);
         let local_addr = listener.local_addr()?;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;

@@ -18,7 +18,11 @@ pub fn volley_bin() -> PathBuf {
     BIN.get_or_init(|| {
         // target/<profile>/deps/<this test> → target/<profile>/volley
         let exe = std::env::current_exe().expect("test executable path");
-        let dir = exe.parent().and_then(|d| d.parent()).expect("target dir").to_path_buf();
+        let dir = exe
+            .parent()
+            .and_then(|d| d.parent())
+            .expect("target dir")
+            .to_path_buf();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "-q", "-p", "volley", "--bin", "volley"]);
@@ -61,7 +65,11 @@ impl RawServer {
                 }
             }
         });
-        Self { addr, stop, accept: Some(accept) }
+        Self {
+            addr,
+            stop,
+            accept: Some(accept),
+        }
     }
 }
 
