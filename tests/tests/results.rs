@@ -545,8 +545,9 @@ fn four_shards_make_the_single_schedule() {
                     } else {
                         format!("{i}/4")
                     };
+                    let log = file.with_extension("csv");
                     let mut args = base.to_vec();
-                    args.extend(["--shard", &shard, "--save", path(file)]);
+                    args.extend(["--shard", &shard, "--save", path(file), "--log", path(&log)]);
                     volley_env(&args, (i == 3).then_some(("JOB_COMPLETION_INDEX", "3")))
                 })
             })
@@ -603,6 +604,36 @@ fn four_shards_make_the_single_schedule() {
     assert_eq!(u(&merged["requests"]["scheduled"]), 400);
     assert_eq!(merged["run"]["target_rps"].as_f64(), Some(400.0));
     assert_eq!(u(&merged["run"]["users"]), 8);
+
+    // The shards' --log files together: every index of the one schedule
+    // exactly once, due at index × 2.5 ms (400 req/s), so their arrival
+    // times interleave evenly; and the merged percentiles equal those of
+    // the concatenated logs' latencies.
+    let mut due: Vec<(u64, u64)> = Vec::new();
+    let mut from_logs = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+    for (i, file) in files.iter().enumerate() {
+        let csv = std::fs::read_to_string(file.with_extension("csv")).unwrap();
+        for line in csv.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let (index, intended): (u64, u64) = (f[0].parse().unwrap(), f[1].parse().unwrap());
+            assert_eq!(index % 4, i as u64, "shard {i} logged another shard's request: {line}");
+            due.push((index, intended));
+            if !f[6].is_empty() {
+                from_logs.saturating_record(f[4].parse().unwrap());
+            }
+        }
+    }
+    due.sort();
+    assert_eq!(due.len(), 400);
+    for (k, (index, intended)) in due.iter().enumerate() {
+        assert_eq!((*index, *intended), (k as u64, k as u64 * 2500));
+    }
+    assert_eq!(from_logs.len(), u(&merged["requests"]["completed"]));
+    for (key, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("max", 100.0)] {
+        let logged = from_logs.value_at_percentile(p);
+        let reported = u(&merged["latency_us"][key]);
+        assert!(from_logs.equivalent(logged, reported), "{key}: logs {logged} µs, merge {reported} µs");
+    }
 
     // Three of four: merged, with a note that one is missing.
     let out = volley(&["merge", path(&files[0]), path(&files[1]), path(&files[2])]);
