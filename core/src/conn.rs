@@ -254,6 +254,15 @@ mod tests {
         whole
     }
 
+    /// A connection that is connected and has its request written.
+    fn sent() -> Conn {
+        let mut c = Conn::new();
+        c.start_connect();
+        c.connected();
+        c.send();
+        c
+    }
+
     fn done(status: u16, keep_alive: bool) -> Result<Feed, ParseError> {
         Ok(Feed::Done { status, keep_alive, trailing: 0 })
     }
@@ -309,10 +318,7 @@ mod tests {
 
     #[test]
     fn close_delimited_body_ends_at_eof() {
-        let mut c = Conn::new();
-        c.start_connect();
-        c.connected();
-        c.send();
+        let mut c = sent();
         assert_eq!(c.feed(b"HTTP/1.1 200 OK\r\n\r\nsome", false), Ok(Feed::More));
         assert_eq!(c.feed(b" more", false), Ok(Feed::More));
         assert_eq!(c.eof(), Ok(Some(Feed::Done { status: 200, keep_alive: false, trailing: 0 })));
@@ -351,10 +357,7 @@ mod tests {
         let mut raw = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Big: ".to_vec();
         raw.extend(std::iter::repeat_n(b'a', 60 * 1024));
         raw.extend_from_slice(b"\r\n\r\n");
-        let mut c = Conn::new();
-        c.start_connect();
-        c.connected();
-        c.send();
+        let mut c = sent();
         let (body, last) = raw.split_at(raw.len() - 1);
         for b in body {
             assert_eq!(c.feed(std::slice::from_ref(b), false), Ok(Feed::More));
@@ -376,10 +379,7 @@ mod tests {
         // Whole or byte by byte, the error comes with the line's LF, not
         // later: a server that then stalls is still counted as malformed.
         let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nno colon here\r\n";
-        let mut c = Conn::new();
-        c.start_connect();
-        c.connected();
-        c.send();
+        let mut c = sent();
         let (body, last) = raw.split_at(raw.len() - 1);
         for b in body {
             assert_eq!(c.feed(std::slice::from_ref(b), false), Ok(Feed::More));
@@ -389,10 +389,7 @@ mod tests {
 
     #[test]
     fn head_split_across_reads_is_capped() {
-        let mut c = Conn::new();
-        c.start_connect();
-        c.connected();
-        c.send();
+        let mut c = sent();
         assert_eq!(c.feed(b"HTTP/1.1 200 OK\r\nX-Big: ", false), Ok(Feed::More));
         let chunk = vec![b'a'; 8192];
         let mut result = Ok(Feed::More);

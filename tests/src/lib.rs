@@ -47,3 +47,16 @@ macro_rules! assert_all_equivalent {
         );
     }};
 }
+
+/// Asserts SPEC §2's accounting identity, naming every count if it fails.
+pub fn assert_accounted(s: &volley_core::Stats) {
+    assert!(
+        s.identity_holds(),
+        "scheduled {} != completed {} + failed {} + unfinished {} + unsent {}",
+        s.scheduled,
+        s.completed,
+        s.failed,
+        s.unfinished,
+        s.unsent
+    );
+}

@@ -3,6 +3,7 @@
 //! cap, and a clock that goes backwards. Every scheduled request must be
 //! accounted for exactly once (SPEC §2) in each case.
 
+use volley_tests::assert_accounted;
 use std::time::Duration;
 
 use volley_core::{Config, ConnId, ErrorKind, MAX_HEAD_BYTES, MAX_HEADERS, Rate, Stats};
@@ -44,17 +45,6 @@ fn example(s: &Stats, kind: ErrorKind) -> Option<&str> {
     s.examples.0[kind.index()].as_deref()
 }
 
-fn assert_accounted(s: &Stats) {
-    assert!(
-        s.identity_holds(),
-        "scheduled {} != completed {} + failed {} + unfinished {} + unsent {}",
-        s.scheduled,
-        s.completed,
-        s.failed,
-        s.unfinished,
-        s.unsent
-    );
-}
 
 /// Five requests from one user; the server answers the second with `bad`
 /// (cut into `pieces`) and the rest with a good 200. The bad one must fail

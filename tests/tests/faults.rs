@@ -11,6 +11,7 @@
 
 mod support;
 
+use volley_tests::assert_accounted;
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
@@ -91,17 +92,6 @@ fn run(addr: SocketAddr, config: Config) -> Stats {
     stats
 }
 
-fn assert_accounted(s: &Stats) {
-    assert!(
-        s.identity_holds(),
-        "scheduled {} != completed {} + failed {} + unfinished {} + unsent {}",
-        s.scheduled,
-        s.completed,
-        s.failed,
-        s.unfinished,
-        s.unsent
-    );
-}
 
 fn count(s: &Stats, kind: ErrorKind) -> u64 {
     s.errors[kind.index()]

@@ -2,6 +2,7 @@
 //! ramp-up, `--requests`, coordinated omission under a stall, and a backlog
 //! when there are too few users. Virtual time makes every count exact.
 
+use volley_tests::assert_accounted;
 use std::time::Duration;
 
 use volley_core::{Config, Rate, Stats};
@@ -28,17 +29,6 @@ fn us(d: Duration) -> u64 {
     d.as_micros() as u64
 }
 
-fn assert_accounted(s: &Stats) {
-    assert!(
-        s.identity_holds(),
-        "scheduled {} != completed {} + failed {} + unfinished {} + unsent {}",
-        s.scheduled,
-        s.completed,
-        s.failed,
-        s.unfinished,
-        s.unsent
-    );
-}
 
 #[test]
 fn fixed_rate_is_exact() {
