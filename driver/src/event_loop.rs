@@ -1,10 +1,11 @@
-//! The mio loop of one thread: the only place that reads the clock.
+//! The mio loop of one thread: the only place that reads the clock (with
+//! the send timer, which counts its delay from a fresh reading).
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use mio::{Events, Poll, Token, Waker};
 use volley_core::{ConnId, Engine, ErrorKind, Output, RequestRecord, Stats, Wake};
@@ -24,6 +25,38 @@ const READ_BUF: usize = 64 * 1024;
 /// Most reads from one socket per readiness event, so that one fast socket
 /// cannot starve the others (quinn's `MAX_TRANSMIT_DATAGRAMS` idea).
 const MAX_READS_PER_EVENT: usize = 16;
+
+/// A receive timestamp further than this from the clock is not believed
+/// (the wall clock was set meanwhile); the read time stands in for it.
+const MAX_STAMP_SKEW: Duration = Duration::from_secs(10);
+
+/// Maps the kernel's receive timestamps, which are wall-clock times, onto
+/// the monotonic clock, by the offset between the two clocks read together.
+#[derive(Clone, Copy)]
+struct Clocks {
+    now: Instant,
+    wall: Duration,
+}
+
+impl Clocks {
+    fn read() -> Self {
+        let now = Instant::now();
+        let wall = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        Self { now, wall }
+    }
+
+    /// When data stamped `arrived` came in; `now` if there is no stamp or
+    /// it cannot be right.
+    fn arrival(&self, arrived: Option<Duration>) -> Instant {
+        let Some(at) = arrived else { return self.now };
+        match self.wall.checked_sub(at) {
+            Some(age) if age <= MAX_STAMP_SKEW => self.now.checked_sub(age).unwrap_or(self.now),
+            // Data that came in after the clocks were read.
+            None if at - self.wall <= MAX_STAMP_SKEW => self.now + (at - self.wall),
+            _ => self.now,
+        }
+    }
+}
 
 /// Records per batch sent to the log writer.
 pub(crate) const LOG_BATCH: usize = 1024;
@@ -133,7 +166,7 @@ impl EventLoop {
             // (the rounded timeout stays as a backstop).
             let wake = self.engine.next_wake();
             if let Some((at, Wake::Send)) = wake {
-                self.timer.arm(at, now)?;
+                self.timer.arm(at)?;
             }
             let timeout = wake.map(|(t, _)| t.saturating_duration_since(now));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
@@ -141,7 +174,7 @@ impl EventLoop {
                     return Err(e);
                 }
             }
-            let now = Instant::now();
+            let clocks = Clocks::read();
             for event in events.iter() {
                 if event.token() == WAKER {
                     continue;
@@ -152,7 +185,8 @@ impl EventLoop {
                 }
                 let closed = event.is_read_closed();
                 let error = event.is_error();
-                self.on_event(event.token().0, now, event.is_readable() || closed || error, event.is_writable() || error, closed);
+                let readable = event.is_readable() || closed || error;
+                self.on_event(event.token().0, clocks, readable, event.is_writable() || error, closed);
             }
             self.publish();
         }
@@ -186,7 +220,8 @@ impl EventLoop {
         }
     }
 
-    fn on_event(&mut self, id: usize, now: Instant, readable: bool, writable: bool, read_closed: bool) {
+    fn on_event(&mut self, id: usize, clocks: Clocks, readable: bool, writable: bool, read_closed: bool) {
+        let now = clocks.now;
         // Sporadic events for slots we do not know or no longer use happen.
         let Some(socket) = self.sockets.get_mut(id) else { return };
         if !socket.is_open() {
@@ -213,18 +248,22 @@ impl EventLoop {
             }
         }
         if readable {
-            self.read(id, now, read_closed);
+            self.read(id, clocks, read_closed);
         }
     }
 
     /// Reads until the socket would block, it closes, or the per-event cap.
-    fn read(&mut self, id: usize, now: Instant, read_closed: bool) {
+    ///
+    /// Data counts as arrived when the kernel stamped it, which is earlier
+    /// than `now` by however long the loop took to wake and get to it.
+    fn read(&mut self, id: usize, clocks: Clocks, read_closed: bool) {
         let conn = ConnId(id);
+        let now = clocks.now;
         for _ in 0..MAX_READS_PER_EVENT {
             let engine = &mut self.engine;
             let mut on = |event: ReadEvent<'_>| match event {
                 ReadEvent::Handshaken { started, resumed } => engine.handle_connected_tls(conn, now, started, resumed),
-                ReadEvent::Data(data) => engine.handle_data(conn, now, data),
+                ReadEvent::Data { bytes, arrived } => engine.handle_data(conn, clocks.arrival(arrived), bytes),
             };
             let outcome = self.sockets[id].read(&mut self.buf, &mut on);
             let handshaking = self.sockets[id].is_handshaking();
@@ -287,3 +326,21 @@ impl EventLoop {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receive_stamps_map_onto_the_monotonic_clock() {
+        let now = Instant::now();
+        let clocks = Clocks { now, wall: Duration::from_secs(1_000_000) };
+        let ms = Duration::from_millis;
+        assert_eq!(clocks.arrival(None), now);
+        assert_eq!(clocks.arrival(Some(clocks.wall - ms(3))), now - ms(3));
+        assert_eq!(clocks.arrival(Some(clocks.wall + ms(2))), now + ms(2));
+        // A stamp far off means the wall clock was set: the read time stands in.
+        assert_eq!(clocks.arrival(Some(clocks.wall - Duration::from_secs(60))), now);
+        assert_eq!(clocks.arrival(Some(clocks.wall + Duration::from_secs(60))), now);
+    }
+}

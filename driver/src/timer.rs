@@ -34,14 +34,17 @@ impl SendTimer {
         Ok(Self { fd, armed: None })
     }
 
-    /// Makes the timer fire at `at` (measured from `now`), unless it is
-    /// already set for that instant.
-    pub(crate) fn arm(&mut self, at: Instant, now: Instant) -> io::Result<()> {
+    /// Makes the timer fire at `at`, unless it is already set for that
+    /// instant.
+    pub(crate) fn arm(&mut self, at: Instant) -> io::Result<()> {
         if self.armed == Some(at) {
             return Ok(());
         }
-        // A zero it_value would disarm the timer: fire in 1 ns instead.
-        let d = at.saturating_duration_since(now).max(Duration::from_nanos(1));
+        // The delay is measured from a fresh clock reading, not from the
+        // loop's `now`: the sends of this pass happened since, and a delay
+        // counted from before them would fire that much late. A zero
+        // it_value would disarm the timer: fire in 1 ns instead.
+        let d = at.saturating_duration_since(Instant::now()).max(Duration::from_nanos(1));
         let spec = libc::itimerspec {
             it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
             it_value: libc::timespec { tv_sec: d.as_secs() as libc::time_t, tv_nsec: d.subsec_nanos() as libc::c_long },
