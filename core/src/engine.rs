@@ -263,6 +263,11 @@ impl Engine {
         self.phase == Phase::Finished
     }
 
+    /// Some user is connecting (for https: or in its TLS handshake).
+    pub fn is_connecting(&self) -> bool {
+        self.connecting.front().is_some()
+    }
+
     /// Requests in flight now.
     pub fn in_flight(&self) -> usize {
         self.in_flight

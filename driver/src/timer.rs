@@ -22,7 +22,8 @@ pub(crate) struct SendTimer {
 }
 
 impl SendTimer {
-    pub(crate) fn new(registry: &Registry, token: Token) -> io::Result<Self> {
+    /// A timer registered with each of `registries` under `token`.
+    pub(crate) fn new(registries: &[&Registry], token: Token) -> io::Result<Self> {
         // SAFETY: plain syscall; the result is checked before use.
         let raw = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) };
         if raw < 0 {
@@ -30,7 +31,9 @@ impl SendTimer {
         }
         // SAFETY: `raw` is a new descriptor that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        registry.register(&mut SourceFd(&fd.as_raw_fd()), token, Interest::READABLE)?;
+        for registry in registries {
+            registry.register(&mut SourceFd(&fd.as_raw_fd()), token, Interest::READABLE)?;
+        }
         Ok(Self { fd, armed: None })
     }
 
