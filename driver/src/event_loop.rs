@@ -31,6 +31,13 @@ const MAX_READS_PER_EVENT: usize = 16;
 /// watched, as before.
 const DEFER_HORIZON: Duration = Duration::from_millis(10);
 
+/// ... and only when the loop would sleep at least this long: a loop that is
+/// behind (the send already due) or nearly so would pay a second
+/// `epoll_wait` per pass to save a wakeup that rarely comes in so short a
+/// time. (At 10,000 req/s on the test VM, deferring always cost 62 against
+/// 55 us of CPU per request.)
+const MIN_QUIET_SLEEP: Duration = Duration::from_micros(50);
+
 /// A receive timestamp further than this from the clock is not believed
 /// (the wall clock was set meanwhile); the read time stands in for it.
 const MAX_STAMP_SKEW: Duration = Duration::from_secs(10);
@@ -230,12 +237,13 @@ impl EventLoop {
     }
 
     /// Whether the loop may sleep without watching the sockets: the next
-    /// thing due is a send, soon, and nothing waits on a socket's readiness
+    /// thing due is a send, soon but not at once, and nothing waits on a socket's readiness
     /// to make progress (a connect, a handshake, a request still being
     /// written).
     fn may_defer_reads(&mut self, wake: Option<(Instant, Wake)>, now: Instant) -> bool {
         let Some((at, Wake::Send)) = wake else { return false };
-        if at.saturating_duration_since(now) > DEFER_HORIZON || self.engine.is_connecting() {
+        let sleep = at.saturating_duration_since(now);
+        if sleep > DEFER_HORIZON || sleep < MIN_QUIET_SLEEP || self.engine.is_connecting() {
             return false;
         }
         let sockets = &self.sockets;
