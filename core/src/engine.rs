@@ -456,11 +456,17 @@ impl Engine {
 
     /// The next action for the driver, or `None` when there is nothing to do
     /// until the next handler call or [`Engine::poll_timeout`].
+    ///
+    /// Pass the time of the call: a send counts as sent when it is taken.
     pub fn poll_output(&mut self, now: Instant) -> Option<Output> {
         if self.outputs.is_empty() {
             self.start_due(now);
         }
-        self.outputs.pop_front()
+        let out = self.outputs.pop_front();
+        if let Some(Output::Send(ConnId(u))) = out {
+            self.sending(u, now);
+        }
+        out
     }
 
     /// When the engine next needs [`Engine::handle_timeout`], if ever.
@@ -547,11 +553,25 @@ impl Engine {
         let user = &mut self.users[u];
         user.conn.send();
         let Some(req) = &mut user.req else { return };
+        // Provisional: `poll_output` sets the time the driver takes the
+        // send, which is when it writes.
         req.sent = Some(now);
-        let lag = now.checked_duration_since(req.intended).unwrap_or_default();
-        self.stats.record_send(lag, self.template.bytes().len());
         self.responding.push_back(u, now + self.config.timeout);
         self.outputs.push_back(Output::Send(ConnId(u)));
+    }
+
+    /// The driver takes the send of `u` at `now` and writes it at once: that
+    /// is its send time (the sends of one pass leave one after another, not
+    /// all at the instant the pass began).
+    fn sending(&mut self, u: usize, now: Instant) {
+        // The request may have ended since it was queued (the run finished
+        // in the same pass); its bytes are written all the same.
+        let lag = self.users.get_mut(u).and_then(|user| user.req.as_mut()).map(|req| {
+            let sent = req.sent.map_or(now, |queued| queued.max(now));
+            req.sent = Some(sent);
+            sent.checked_duration_since(req.intended).unwrap_or_default()
+        });
+        self.stats.record_send(lag, self.template.bytes().len());
     }
 
     fn connect_failed(&mut self, u: usize, now: Instant, kind: ErrorKind, message: &dyn fmt::Display) {

@@ -233,10 +233,13 @@ impl Stats {
         self.note_example(kind, message);
     }
 
-    pub(crate) fn record_send(&mut self, lag: Duration, bytes: usize) {
+    /// A request was written; `lag` is how late, if it is still in flight.
+    pub(crate) fn record_send(&mut self, lag: Option<Duration>, bytes: usize) {
         self.sent += 1;
         self.bytes_out += bytes as u64;
-        record(&mut self.send_lag, lag);
+        if let Some(lag) = lag {
+            record(&mut self.send_lag, lag);
+        }
     }
 
     pub(crate) fn record_handshake(&mut self, took: Duration, resumed: bool) {

@@ -270,3 +270,46 @@ fn split_engines_make_one_schedule() {
     assert_eq!((total.scheduled, total.completed), (800, 800));
     assert_accounted(&total);
 }
+
+/// Sends that fall due together leave one after another: each counts from
+/// when the driver took it, so neither its lag nor its service time holds
+/// the time the driver spent on the ones before.
+#[test]
+fn a_send_counts_from_when_the_driver_takes_it() {
+    use std::time::Instant;
+    use volley_core::{ConnId, Engine, Output};
+
+    let epoch = Instant::now();
+    let at = |us: u64| epoch + Duration::from_micros(us);
+    let mut engine = Engine::new(config(2, rps(1000.0), ms(100)), get(), epoch);
+    let mut conns = Vec::new();
+    while let Some(out) = engine.poll_output(epoch) {
+        if let Output::Connect(c) = out {
+            conns.push(c);
+        }
+    }
+    for &c in &conns {
+        engine.handle_connected(c, epoch);
+    }
+    assert!(engine.is_ready());
+    engine.handle_start(at(1000));
+
+    // Requests 0 and 1 were due at 1,000 and 2,000 us; the loop wakes late,
+    // at 2,500 us, and writes them 100 us apart.
+    let mut taken: Vec<ConnId> = Vec::new();
+    for t in [2_500, 2_600] {
+        match engine.poll_output(at(t)) {
+            Some(Output::Send(c)) => taken.push(c),
+            other => panic!("expected a send at {t} us, got {other:?}"),
+        }
+    }
+    assert_eq!(engine.poll_output(at(2_600)), None);
+    for &c in &taken {
+        engine.handle_data(c, at(3_000), b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    }
+
+    let s = engine.stats();
+    assert_eq!((s.sent, s.completed), (2, 2));
+    assert_eq!((s.send_lag.min(), s.send_lag.max()), (600, 1_500));
+    assert_eq!((s.service.min(), s.service.max()), (400, 500));
+}
