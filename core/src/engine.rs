@@ -463,8 +463,10 @@ impl Engine {
             self.start_due(now);
         }
         let out = self.outputs.pop_front();
-        if let Some(Output::Send(ConnId(u))) = out {
-            self.sending(u, now);
+        match out {
+            Some(Output::Send(ConnId(u))) => self.sending(u, now),
+            Some(Output::Connect(ConnId(u))) => self.connecting_from(u, now),
+            _ => {}
         }
         out
     }
@@ -558,6 +560,21 @@ impl Engine {
         req.sent = Some(now);
         self.responding.push_back(u, now + self.config.timeout);
         self.outputs.push_back(Output::Send(ConnId(u)));
+    }
+
+    /// The driver takes the connect of `u` at `now` and starts it at once:
+    /// its connect time and timeout count from then. Thousands of users
+    /// connecting together leave one after another, and on a busy port
+    /// range a `connect` call can take long to find a free port; counted
+    /// from when they were queued, the last ones timed out although each
+    /// connected quickly.
+    fn connecting_from(&mut self, u: usize, now: Instant) {
+        let Some(user) = self.users.get_mut(u) else { return };
+        if user.conn.state() != ConnState::Connecting || now <= user.connect_started {
+            return;
+        }
+        user.connect_started = now;
+        self.connecting.push_back(u, now + self.config.connect_timeout);
     }
 
     /// The driver takes the send of `u` at `now` and writes it at once: that

@@ -313,3 +313,32 @@ fn a_send_counts_from_when_the_driver_takes_it() {
     assert_eq!((s.send_lag.min(), s.send_lag.max()), (600, 1_500));
     assert_eq!((s.service.min(), s.service.max()), (400, 500));
 }
+
+/// Connects queued together start one after another: each one's connect
+/// time and timeout count from when the driver took it.
+#[test]
+fn a_connect_counts_from_when_the_driver_takes_it() {
+    use std::time::Instant;
+    use volley_core::{Engine, ErrorKind, Output};
+
+    let epoch = Instant::now();
+    let at = |ms: u64| epoch + Duration::from_millis(ms);
+    let mut c = config(2, rps(10.0), ms(100));
+    c.connect_timeout = ms(5_000);
+    let mut engine = Engine::new(c, get(), epoch);
+    // The first connect is taken at once, the second 4 s later (a slow
+    // port search, a loop busy with thousands of others).
+    let Some(Output::Connect(a)) = engine.poll_output(at(0)) else { panic!("a connect") };
+    let Some(Output::Connect(b)) = engine.poll_output(at(4_000)) else { panic!("a connect") };
+    engine.handle_connected(a, at(1));
+
+    // 5.5 s after the queueing, b has been connecting for 1.5 s only.
+    engine.handle_timeout(at(5_500));
+    assert_eq!(engine.stats().errors[ErrorKind::ConnectTimeout.index()], 0);
+    assert!(!engine.is_ready(), "b is still connecting");
+    engine.handle_connected(b, at(5_600));
+    assert!(engine.is_ready());
+    let s = engine.stats();
+    assert_eq!(s.connect.min(), 1_000);
+    assert!(s.connect.equivalent(s.connect.max(), 1_600_000), "max {}", s.connect.max());
+}
