@@ -7,6 +7,7 @@ use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use mio::event::Event;
 use mio::{Events, Poll, Token, Waker};
 use volley_core::{ConnId, Engine, ErrorKind, Output, RequestRecord, Stats, Wake};
 
@@ -112,8 +113,9 @@ impl LogSink {
 /// and for the response. Since a response's time comes from the kernel's
 /// stamp, reading it can wait. So while the next thing due is a send, soon,
 /// with a user free for it, the loop sleeps on `quiet`, which holds only
-/// the send timer and a waker; on waking it first collects what the sockets
-/// reported meanwhile from `poll`, without sleeping. Otherwise
+/// the send timer and a waker; on waking it collects what the sockets
+/// reported meanwhile from `poll`, without sleeping, and handles closes,
+/// then the sends, then the responses. Otherwise
 /// (connects, all users busy, the end) it sleeps on `poll`, which holds the
 /// sockets too.
 pub(crate) struct EventLoop {
@@ -202,27 +204,29 @@ impl EventLoop {
             let timeout = wake.map(|(t, _)| t.saturating_duration_since(now));
             if self.may_defer_reads(wake, now) {
                 poll_once(&mut self.quiet, &mut events, timeout)?;
-                // Woken for the send (or a stop). First collect, without
-                // sleeping, what the sockets reported meanwhile: a user's
-                // connection may have closed, and the timer's own event is
-                // there too.
+                // Woken for the send (or a stop). Collect, without sleeping,
+                // what the sockets reported meanwhile. Closes and errors go
+                // first, so that no request is written into a connection
+                // the server has closed; then the sends that are due; then
+                // the responses, whose times the kernel's stamps keep.
                 poll_once(&mut self.poll, &mut events, Some(Duration::ZERO))?;
+                let clocks = Clocks::read();
+                let ends = |e: &Event| e.is_read_closed() || e.is_error();
+                for event in events.iter().filter(|e| ends(e)) {
+                    self.dispatch(event, clocks);
+                }
+                // (Timeouts wait for the loop's next pass: a response that
+                // came in just before its deadline is among the events.)
+                self.drain();
+                for event in events.iter().filter(|e| !ends(e)) {
+                    self.dispatch(event, clocks);
+                }
             } else {
                 poll_once(&mut self.poll, &mut events, timeout)?;
-            }
-            let clocks = Clocks::read();
-            for event in events.iter() {
-                if event.token() == WAKER {
-                    continue;
+                let clocks = Clocks::read();
+                for event in events.iter() {
+                    self.dispatch(event, clocks);
                 }
-                if event.token() == TIMER {
-                    self.timer.fired();
-                    continue;
-                }
-                let closed = event.is_read_closed();
-                let error = event.is_error();
-                let readable = event.is_readable() || closed || error;
-                self.on_event(event.token().0, clocks, readable, event.is_writable() || error, closed);
             }
             self.publish();
         }
@@ -233,6 +237,20 @@ impl EventLoop {
         }
         self.publish();
         Ok(self.engine.into_stats())
+    }
+
+    /// Hands one readiness event to the timer or to its socket.
+    fn dispatch(&mut self, event: &Event, clocks: Clocks) {
+        match event.token() {
+            WAKER => {}
+            TIMER => self.timer.fired(),
+            Token(id) => {
+                let closed = event.is_read_closed();
+                let error = event.is_error();
+                let readable = event.is_readable() || closed || error;
+                self.on_event(id, clocks, readable, event.is_writable() || error, closed);
+            }
+        }
     }
 
     /// Whether the loop may sleep without watching the sockets: the next
