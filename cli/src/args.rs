@@ -8,10 +8,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// request was due, so server stalls are not hidden), service time, status
 /// codes and errors.
 #[derive(Debug, Parser)]
-#[command(name = "volley", version, args_conflicts_with_subcommands = true, disable_help_subcommand = true)]
-#[command(after_help = "Examples:\n  volley --url http://127.0.0.1:8080/ --rps 1000 --users 50 --duration 10\n  \
+#[command(
+    name = "volley",
+    version,
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true
+)]
+#[command(
+    after_help = "Examples:\n  volley --url http://127.0.0.1:8080/ --rps 1000 --users 50 --duration 10\n  \
     volley http://127.0.0.1:8080/api --rps max --users 100 -d 30s -o json\n  \
-    volley demo --duration 2")]
+    volley demo --duration 2"
+)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Option<Command>,

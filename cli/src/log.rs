@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -16,7 +16,8 @@ use volley_core::{Outcome, RequestRecord};
 const CHANNEL_BATCHES: usize = 16;
 
 /// The CSV header: the column names.
-pub(crate) const HEADER: &str = "index,intended_us,sent_us,done_us,latency_us,service_us,status,bytes_in,error";
+pub(crate) const HEADER: &str =
+    "index,intended_us,sent_us,done_us,latency_us,service_us,status,bytes_in,error";
 
 /// The writer thread and the sending side for the loops.
 pub(crate) struct RequestLog {
@@ -29,7 +30,9 @@ impl RequestLog {
     pub(crate) fn create(path: &str) -> io::Result<Self> {
         let file = File::create(path)?;
         let (tx, rx) = sync_channel(CHANNEL_BATCHES);
-        let writer = std::thread::Builder::new().name("volley-log".into()).spawn(move || write_all(file, &rx))?;
+        let writer = std::thread::Builder::new()
+            .name("volley-log".into())
+            .spawn(move || write_all(file, &rx))?;
         Ok(Self { tx, writer })
     }
 
@@ -37,7 +40,9 @@ impl RequestLog {
     /// returns how many there were.
     pub(crate) fn finish(self) -> io::Result<u64> {
         drop(self.tx);
-        self.writer.join().unwrap_or_else(|_| Err(io::Error::other("the log writer panicked")))
+        self.writer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the log writer panicked")))
     }
 }
 
@@ -66,7 +71,12 @@ pub(crate) fn write_row(out: &mut dyn Write, r: &RequestRecord) -> io::Result<()
         Some(s) => write!(out, "{},", us(s))?,
         None => write!(out, ",")?,
     }
-    write!(out, "{},{},", us(r.done), us(r.done.saturating_sub(r.intended)))?;
+    write!(
+        out,
+        "{},{},",
+        us(r.done),
+        us(r.done.saturating_sub(r.intended))
+    )?;
     match r.sent {
         Some(s) => write!(out, "{},", us(r.done.saturating_sub(s)))?,
         None => write!(out, ",")?,
@@ -102,10 +112,24 @@ mod tests {
             outcome: Outcome::Completed(200),
         };
         assert_eq!(row(base), "7,10000,11000,15000,5000,4000,200,120,\n");
-        let failed = RequestRecord { sent: None, bytes_in: 0, outcome: Outcome::Failed(ErrorKind::ConnectRefused), ..base };
+        let failed = RequestRecord {
+            sent: None,
+            bytes_in: 0,
+            outcome: Outcome::Failed(ErrorKind::ConnectRefused),
+            ..base
+        };
         assert_eq!(row(failed), "7,10000,,15000,5000,,,0,connect_refused\n");
-        let unfinished = RequestRecord { outcome: Outcome::Unfinished, ..base };
-        assert_eq!(row(unfinished), "7,10000,11000,15000,5000,4000,,120,unfinished\n");
-        assert_eq!(HEADER.split(',').count(), row(base).trim_end().split(',').count());
+        let unfinished = RequestRecord {
+            outcome: Outcome::Unfinished,
+            ..base
+        };
+        assert_eq!(
+            row(unfinished),
+            "7,10000,11000,15000,5000,4000,,120,unfinished\n"
+        );
+        assert_eq!(
+            HEADER.split(',').count(),
+            row(base).trim_end().split(',').count()
+        );
     }
 }

@@ -19,11 +19,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use volley_driver::server::{parse_status_mix, ServeConfig, Server};
+use volley_driver::server::{ServeConfig, Server, parse_status_mix};
 use volley_driver::{Control, RunPlan};
 
 use crate::args::{Cli, Command, RunArgs, ServeArgs};
-use crate::plan::{Defaults, Plan, UsageError, RUN_DEFAULTS};
+use crate::plan::{Defaults, Plan, RUN_DEFAULTS, UsageError};
 use crate::report::RunInfo;
 
 /// Exit codes (SPEC §5).
@@ -40,7 +40,10 @@ fn main() -> ExitCode {
                 eprintln!("volley: {u}");
                 return ExitCode::from(EXIT_USAGE);
             }
-            if err.chain().any(|e| e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)) {
+            if err.chain().any(|e| {
+                e.downcast_ref::<io::Error>()
+                    .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            }) {
                 return ExitCode::from(EXIT_OK);
             }
             eprintln!("volley: {err:#}");
@@ -54,7 +57,10 @@ fn run() -> anyhow::Result<ExitCode> {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind as K;
-            if matches!(e.kind(), K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand) {
+            if matches!(
+                e.kind(),
+                K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
                 e.print()?;
                 return Ok(ExitCode::from(EXIT_OK));
             }
@@ -64,7 +70,11 @@ fn run() -> anyhow::Result<ExitCode> {
             let first = lines.next().unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
             // "...were not provided:" names the arguments on the next line.
-            let detail = if first.ends_with(':') { lines.next().map(|l| format!(" {}", l.trim())) } else { None };
+            let detail = if first.ends_with(':') {
+                lines.next().map(|l| format!(" {}", l.trim()))
+            } else {
+                None
+            };
             let detail = detail.unwrap_or_default();
             return Err(UsageError(format!("{first}{detail} (see volley --help)")).into());
         }
@@ -79,7 +89,8 @@ fn run() -> anyhow::Result<ExitCode> {
 
 fn load_test(args: &RunArgs, defaults: Defaults) -> anyhow::Result<ExitCode> {
     let plan = plan::build(args, defaults)?;
-    volley_driver::ensure_fd_limit(plan.config.users).map_err(|e| UsageError(format!("--users {}: {e}", plan.config.users)))?;
+    volley_driver::ensure_fd_limit(plan.config.users)
+        .map_err(|e| UsageError(format!("--users {}: {e}", plan.config.users)))?;
     let addr = plan::resolve(&plan.target).map_err(anyhow::Error::msg)?;
     execute(&plan, addr)
 }
@@ -107,7 +118,10 @@ fn execute(plan: &Plan, addr: std::net::SocketAddr) -> anyhow::Result<ExitCode> 
     let progress = (!plan.quiet && io::stderr().is_terminal())
         .then(|| progress::Progress::start(Arc::clone(&control), plan.config.duration));
     let log = match &plan.log {
-        Some(path) => Some(log::RequestLog::create(path).map_err(|e| UsageError(format!("--log {path:?}: cannot create it: {e}")))?),
+        Some(path) => Some(
+            log::RequestLog::create(path)
+                .map_err(|e| UsageError(format!("--log {path:?}: cannot create it: {e}")))?,
+        ),
         None => None,
     };
     let run_plan = RunPlan {
@@ -145,27 +159,52 @@ fn execute(plan: &Plan, addr: std::net::SocketAddr) -> anyhow::Result<ExitCode> 
 }
 
 fn serve_config(a: &ServeArgs) -> Result<ServeConfig, UsageError> {
-    let listen = a.listen.parse().map_err(|_| UsageError(format!("--listen {:?}: expected an address such as 127.0.0.1:8080", a.listen)))?;
-    let delay = plan::parse_duration(&a.delay)
-        .ok_or_else(|| UsageError(format!("--delay {:?}: expected a duration such as 2ms or 0", a.delay)))?;
-    let statuses = parse_status_mix(&a.status).map_err(|e| UsageError(format!("--status {:?}: {e}", a.status)))?;
-    Ok(ServeConfig { listen, delay, statuses, body_size: a.body_size })
+    let listen = a.listen.parse().map_err(|_| {
+        UsageError(format!(
+            "--listen {:?}: expected an address such as 127.0.0.1:8080",
+            a.listen
+        ))
+    })?;
+    let delay = plan::parse_duration(&a.delay).ok_or_else(|| {
+        UsageError(format!(
+            "--delay {:?}: expected a duration such as 2ms or 0",
+            a.delay
+        ))
+    })?;
+    let statuses = parse_status_mix(&a.status)
+        .map_err(|e| UsageError(format!("--status {:?}: {e}", a.status)))?;
+    Ok(ServeConfig {
+        listen,
+        delay,
+        statuses,
+        body_size: a.body_size,
+    })
 }
 
 fn serve(a: &ServeArgs) -> anyhow::Result<ExitCode> {
     let config = serve_config(a)?;
-    let server = Server::bind(config.clone()).with_context(|| format!("cannot listen on {}", config.listen))?;
+    let server = Server::bind(config.clone())
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let handle = server.shutdown_handle();
     let _ = ctrlc::set_handler(move || handle.shutdown());
-    eprintln!("volley serve: listening on http://{}/ (Ctrl-C to stop)", server.local_addr());
+    eprintln!(
+        "volley serve: listening on http://{}/ (Ctrl-C to stop)",
+        server.local_addr()
+    );
     let stats = server.run()?;
-    eprintln!("volley serve: {} connections, {} requests", stats.connections, stats.requests);
+    eprintln!(
+        "volley serve: {} connections, {} requests",
+        stats.connections, stats.requests
+    );
     Ok(ExitCode::from(EXIT_OK))
 }
 
 fn demo(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.url.is_some() || args.url_positional.is_some() {
-        return Err(UsageError("volley demo runs against its own built-in target; drop the URL".into()).into());
+        return Err(UsageError(
+            "volley demo runs against its own built-in target; drop the URL".into(),
+        )
+        .into());
     }
     let config = ServeConfig {
         listen: "127.0.0.1:0".parse()?,
@@ -175,7 +214,11 @@ fn demo(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let server = Server::spawn(config).context("cannot start the built-in target")?;
     args.url = Some(format!("http://{}/demo", server.addr()));
-    let defaults = Defaults { rps: Some("1000"), users: Some("20"), duration: "5s" };
+    let defaults = Defaults {
+        rps: Some("1000"),
+        users: Some("20"),
+        duration: "5s",
+    };
     let plan = plan::build(&args, defaults)?;
     eprintln!(
         "volley demo: built-in target at http://{}/ answers after 2 ms, 1% with 503",

@@ -75,12 +75,18 @@ pub(crate) struct Defaults {
     pub(crate) duration: &'static str,
 }
 
-pub(crate) const RUN_DEFAULTS: Defaults = Defaults { rps: None, users: None, duration: "10s" };
+pub(crate) const RUN_DEFAULTS: Defaults = Defaults {
+    rps: None,
+    users: None,
+    duration: "10s",
+};
 
 /// Validates `args` (everything but resolving the host).
 pub(crate) fn build(args: &RunArgs, defaults: Defaults) -> Result<Plan, UsageError> {
     let url = match (&args.url, &args.url_positional) {
-        (Some(_), Some(_)) => return usage("give the URL once: either --url URL or a positional URL"),
+        (Some(_), Some(_)) => {
+            return usage("give the URL once: either --url URL or a positional URL");
+        }
         (Some(u), None) | (None, Some(u)) => u.as_str(),
         (None, None) => return usage("--url is required, e.g. --url http://127.0.0.1:8080/"),
     };
@@ -88,16 +94,26 @@ pub(crate) fn build(args: &RunArgs, defaults: Defaults) -> Result<Plan, UsageErr
 
     let rps = args.rps.as_deref().or(defaults.rps);
     let rate = match rps {
-        None => return usage("--rps is required: a rate in requests per second such as 1000 or 0.5, or max"),
+        None => {
+            return usage(
+                "--rps is required: a rate in requests per second such as 1000 or 0.5, or max",
+            );
+        }
         Some(s) => parse_rate(s)?,
     };
     let users = match args.users.as_deref().or(defaults.users) {
         None => return usage("--users is required: the number of concurrent users, at least 1"),
         Some(s) => parse_count("--users", s, 1)? as usize,
     };
-    let duration = parse_duration_flag("--duration", args.duration.as_deref().unwrap_or(defaults.duration))?;
+    let duration = parse_duration_flag(
+        "--duration",
+        args.duration.as_deref().unwrap_or(defaults.duration),
+    )?;
     let timeout = parse_duration_flag("--timeout", args.timeout.as_deref().unwrap_or("30s"))?;
-    let connect_timeout = parse_duration_flag("--connect-timeout", args.connect_timeout.as_deref().unwrap_or("5s"))?;
+    let connect_timeout = parse_duration_flag(
+        "--connect-timeout",
+        args.connect_timeout.as_deref().unwrap_or("5s"),
+    )?;
     let ramp_up = match &args.ramp_up {
         Some(s) => parse_duration_allow_zero("--ramp-up", s)?,
         None => Duration::ZERO,
@@ -105,7 +121,11 @@ pub(crate) fn build(args: &RunArgs, defaults: Defaults) -> Result<Plan, UsageErr
     if !ramp_up.is_zero() && rate == Rate::Max {
         return usage("--ramp-up needs a fixed --rps; with --rps max there is no rate to ramp");
     }
-    let max_requests = args.requests.as_deref().map(|s| parse_count("--requests", s, 1)).transpose()?;
+    let max_requests = args
+        .requests
+        .as_deref()
+        .map(|s| parse_count("--requests", s, 1))
+        .transpose()?;
     let threads = match &args.threads {
         Some(s) => parse_count("--threads", s, 1)? as usize,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -115,13 +135,16 @@ pub(crate) fn build(args: &RunArgs, defaults: Defaults) -> Result<Plan, UsageErr
     let mut headers = Vec::with_capacity(args.headers.len());
     for h in &args.headers {
         let Some((name, value)) = h.split_once(':') else {
-            return usage(format!("--header {h:?}: expected 'Name: value' with a colon"));
+            return usage(format!(
+                "--header {h:?}: expected 'Name: value' with a colon"
+            ));
         };
         headers.push((name.trim().to_string(), value.trim().to_string()));
     }
     let body = match (&args.body, &args.body_file) {
         (Some(b), _) => b.clone().into_bytes(),
-        (None, Some(path)) => std::fs::read(path).map_err(|e| UsageError(format!("--body-file {path:?}: cannot read it: {e}")))?,
+        (None, Some(path)) => std::fs::read(path)
+            .map_err(|e| UsageError(format!("--body-file {path:?}: cannot read it: {e}")))?,
         (None, None) => Vec::new(),
     };
     let method = args.method.to_ascii_uppercase();
@@ -143,8 +166,15 @@ pub(crate) fn build(args: &RunArgs, defaults: Defaults) -> Result<Plan, UsageErr
     })?;
 
     if !target.https && (args.insecure || args.cacert.is_some()) {
-        let flag = if args.insecure { "--insecure" } else { "--cacert" };
-        return usage(format!("{flag} applies to https:// URLs only; the URL is {:?}", target.url));
+        let flag = if args.insecure {
+            "--insecure"
+        } else {
+            "--cacert"
+        };
+        return usage(format!(
+            "{flag} applies to https:// URLs only; the URL is {:?}",
+            target.url
+        ));
     }
     let tls = if target.https {
         let options = volley_driver::TlsOptions {
@@ -165,8 +195,16 @@ pub(crate) fn build(args: &RunArgs, defaults: Defaults) -> Result<Plan, UsageErr
     config.connect_timeout = connect_timeout;
     config.keep_alive = !args.no_keepalive;
     let thresholds = crate::threshold::parse_all(&args.thresholds)?;
-    let save = args.save.as_deref().map(|p| crate::saved::check_path("--save", p)).transpose()?;
-    let html = args.html.as_deref().map(|p| crate::saved::check_path("--html", p)).transpose()?;
+    let save = args
+        .save
+        .as_deref()
+        .map(|p| crate::saved::check_path("--save", p))
+        .transpose()?;
+    let html = args
+        .html
+        .as_deref()
+        .map(|p| crate::saved::check_path("--html", p))
+        .transpose()?;
     let shard = crate::shard::apply(args.shard.as_deref(), &mut config)?;
     let threads = threads.min(config.users);
     config.record_requests = args.log.is_some();
@@ -190,7 +228,11 @@ pub(crate) fn build(args: &RunArgs, defaults: Defaults) -> Result<Plan, UsageErr
 
 /// Splits an `http://` or `https://` URL.
 pub(crate) fn parse_url(s: &str) -> Result<Target, UsageError> {
-    let bad = |why: &str| usage(format!("--url {s:?}: {why}; expected http://host[:port]/path or https://..."));
+    let bad = |why: &str| {
+        usage(format!(
+            "--url {s:?}: {why}; expected http://host[:port]/path or https://..."
+        ))
+    };
     let parsed = match url::Url::parse(s) {
         Ok(u) => u,
         Err(url::ParseError::RelativeUrlWithoutBase) => return bad("no scheme"),
@@ -218,7 +260,14 @@ pub(crate) fn parse_url(s: &str) -> Result<Target, UsageError> {
         Some(p) => format!("{host_in_url}:{p}"),
         None => host_in_url,
     };
-    Ok(Target { url: parsed.to_string(), host, port, https, path, authority })
+    Ok(Target {
+        url: parsed.to_string(),
+        host,
+        port,
+        https,
+        path,
+        authority,
+    })
 }
 
 /// Resolves the target host (the run cannot happen if this fails: exit 1).
@@ -239,18 +288,30 @@ fn parse_rate(s: &str) -> Result<Rate, UsageError> {
     if s.eq_ignore_ascii_case("max") {
         return Ok(Rate::Max);
     }
-    let v: f64 = s.trim().parse().map_err(|_| UsageError(format!("--rps {s:?}: expected a positive number such as 1000 or 0.5, or max")))?;
+    let v: f64 = s.trim().parse().map_err(|_| {
+        UsageError(format!(
+            "--rps {s:?}: expected a positive number such as 1000 or 0.5, or max"
+        ))
+    })?;
     if v.is_nan() || v <= 0.0 || v.is_infinite() {
-        return usage(format!("--rps {s:?}: the rate must be greater than 0 (or max)"));
+        return usage(format!(
+            "--rps {s:?}: the rate must be greater than 0 (or max)"
+        ));
     }
-    Rate::per_second(v).ok_or_else(|| UsageError(format!("--rps {s:?}: the rate must be at least 0.001 and finite")))
+    Rate::per_second(v).ok_or_else(|| {
+        UsageError(format!(
+            "--rps {s:?}: the rate must be at least 0.001 and finite"
+        ))
+    })
 }
 
 fn parse_count(flag: &str, s: &str, min: u64) -> Result<u64, UsageError> {
     match s.trim().replace('_', "").parse::<u64>() {
         Ok(n) if n >= min => Ok(n),
         Ok(_) => usage(format!("{flag} {s:?}: must be at least {min}")),
-        Err(_) => usage(format!("{flag} {s:?}: expected a whole number, at least {min}")),
+        Err(_) => usage(format!(
+            "{flag} {s:?}: expected a whole number, at least {min}"
+        )),
     }
 }
 
@@ -264,14 +325,18 @@ fn parse_duration_flag(flag: &str, s: &str) -> Result<Duration, UsageError> {
 
 fn parse_duration_allow_zero(flag: &str, s: &str) -> Result<Duration, UsageError> {
     parse_duration(s).ok_or_else(|| {
-        UsageError(format!("{flag} {s:?}: expected a duration such as 10, 10s, 500ms, 2m or 1h"))
+        UsageError(format!(
+            "{flag} {s:?}: expected a duration such as 10, 10s, 500ms, 2m or 1h"
+        ))
     })
 }
 
 /// `10` (seconds), `1.5s`, `500ms`, `250us`, `2m`, `1h`.
 pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let value: f64 = num.parse().ok()?;
     let secs = match unit.trim() {
@@ -282,7 +347,9 @@ pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
         "h" => value * 3600.0,
         _ => return None,
     };
-    Duration::try_from_secs_f64(secs).ok().filter(|d| *d <= Duration::from_secs(100 * 24 * 3600))
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| *d <= Duration::from_secs(100 * 24 * 3600))
 }
 
 #[cfg(test)]
@@ -316,7 +383,18 @@ mod tests {
     #[test]
     fn a_full_plan() {
         let p = build(
-            &args(&["--url", "http://localhost:8080/a?b=c", "--rps", "2.5", "--users", "4", "-d", "3s", "-H", "X-A: 1"]),
+            &args(&[
+                "--url",
+                "http://localhost:8080/a?b=c",
+                "--rps",
+                "2.5",
+                "--users",
+                "4",
+                "-d",
+                "3s",
+                "-H",
+                "X-A: 1",
+            ]),
             RUN_DEFAULTS,
         )
         .unwrap();
@@ -328,13 +406,20 @@ mod tests {
         assert_eq!(p.config.duration, Duration::from_secs(3));
         assert!(p.threads >= 1 && p.threads <= 4);
         let req = String::from_utf8(p.template.bytes().to_vec()).unwrap();
-        assert!(req.starts_with("GET /a?b=c HTTP/1.1\r\nHost: localhost:8080\r\n"), "{req}");
+        assert!(
+            req.starts_with("GET /a?b=c HTTP/1.1\r\nHost: localhost:8080\r\n"),
+            "{req}"
+        );
         assert!(req.contains("\r\nX-A: 1\r\n"));
     }
 
     #[test]
     fn positional_url_and_max() {
-        let p = build(&args(&["http://127.0.0.1/", "--rps", "max", "-c", "2"]), RUN_DEFAULTS).unwrap();
+        let p = build(
+            &args(&["http://127.0.0.1/", "--rps", "max", "-c", "2"]),
+            RUN_DEFAULTS,
+        )
+        .unwrap();
         assert_eq!(p.config.rate, Rate::Max);
         assert_eq!(p.target.port, 80);
         assert_eq!(p.target.authority, "127.0.0.1");
@@ -356,9 +441,14 @@ mod tests {
         assert!(with(&["--rps", "1", "--body-file", "/nonexistent/x"]).starts_with("--body-file"));
         assert!(with(&["--rps", "1", "--timeout", "0s"]).starts_with("--timeout \"0s\""));
         assert!(with(&["--rps", "1", "-m", "G T"]).starts_with("--method"));
-        assert!(err(&["--url", "http://127.0.0.1/", "--rps", "1", "--users", "0"]).starts_with("--users \"0\""));
+        assert!(
+            err(&["--url", "http://127.0.0.1/", "--rps", "1", "--users", "0"])
+                .starts_with("--users \"0\"")
+        );
         assert!(err(&["--url", "ftp://x/", "--rps", "1", "--users", "1"]).contains("scheme"));
-        assert!(err(&["--url", "127.0.0.1:8080", "--rps", "1", "--users", "1"]).starts_with("--url"));
+        assert!(
+            err(&["--url", "127.0.0.1:8080", "--rps", "1", "--users", "1"]).starts_with("--url")
+        );
         assert!(err(&["--url", "http://:80/", "--rps", "1", "--users", "1"]).starts_with("--url"));
         assert!(err(&["--rps", "1", "--users", "1"]).starts_with("--url is required"));
         assert!(err(&["--url", "http://a/", "--users", "1"]).starts_with("--rps is required"));

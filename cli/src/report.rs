@@ -4,8 +4,8 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde_json::{json, Map, Value};
-use volley_core::{reason_phrase, ErrorKind, Stats};
+use serde_json::{Map, Value, json};
+use volley_core::{ErrorKind, Stats, reason_phrase};
 
 /// What was asked for, shown on the report's first lines.
 #[derive(Clone, Debug, Default)]
@@ -41,7 +41,11 @@ pub(crate) fn warnings(info: &RunInfo, s: &Stats) -> Vec<String> {
     let mut out = Vec::new();
     // How long a request holds its user: the service time, plus the connect
     // when every request opens a new connection.
-    let connect_s = if info.keep_alive { 0.0 } else { s.connect.mean() / 1e6 };
+    let connect_s = if info.keep_alive {
+        0.0
+    } else {
+        s.connect.mean() / 1e6
+    };
     let mean_service_s = s.service.mean() / 1e6 + connect_s;
     if let Some(target) = info.target_rps {
         let achieved = s.achieved_rps();
@@ -53,9 +57,13 @@ pub(crate) fn warnings(info: &RunInfo, s: &Stats) -> Vec<String> {
         let backlog = s.unsent * 1000 > s.scheduled || (s.sent > 0 && lag_p90 > 10_000);
         // Users that cannot connect wait out a backoff: then more users are
         // not the answer, the connect errors are (reported below).
-        let connects_failing = [ErrorKind::ConnectRefused, ErrorKind::ConnectTimeout, ErrorKind::ConnectError]
-            .iter()
-            .any(|k| s.errors[k.index()] > 0);
+        let connects_failing = [
+            ErrorKind::ConnectRefused,
+            ErrorKind::ConnectTimeout,
+            ErrorKind::ConnectError,
+        ]
+        .iter()
+        .any(|k| s.errors[k.index()] > 0);
         let backlog = backlog && !connects_failing;
         // Little's law: users busy at once = arrival rate × time each
         // request holds a user; 25% margin for variance.
@@ -83,7 +91,10 @@ pub(crate) fn warnings(info: &RunInfo, s: &Stats) -> Vec<String> {
                 thousands(info.users as u64),
                 busy
             ));
-        } else if s.completed > 0 && s.completed * 100 < s.scheduled * 95 && s.unfinished + s.failed == 0 {
+        } else if s.completed > 0
+            && s.completed * 100 < s.scheduled * 95
+            && s.unfinished + s.failed == 0
+        {
             out.push(format!(
                 "the scheduled rate was not reached ({} of {} req/s) though users were free: the load \
                  generator itself may be short of CPU; try more --threads or another machine",
@@ -108,7 +119,11 @@ pub(crate) fn warnings(info: &RunInfo, s: &Stats) -> Vec<String> {
     }
     let bad = s.non_success();
     if bad > 0 {
-        let server_errors: u64 = s.statuses().filter(|(c, _)| *c >= 500).map(|(_, n)| n).sum();
+        let server_errors: u64 = s
+            .statuses()
+            .filter(|(c, _)| *c >= 500)
+            .map(|(_, n)| n)
+            .sum();
         let what = if server_errors > 0 {
             "the server reported errors (5xx); check its logs, and whether it fails only under this load (try a lower --rps)"
         } else {
@@ -164,7 +179,11 @@ pub(crate) fn render_text(info: &RunInfo, s: &Stats, out: &mut dyn Write) -> io:
         if info.users == 1 { "" } else { "s" },
         info.threads,
         if info.threads == 1 { "" } else { "s" },
-        if info.keep_alive { "" } else { ", a new connection per request" }
+        if info.keep_alive {
+            ""
+        } else {
+            ", a new connection per request"
+        }
     )?;
     if info.insecure {
         writeln!(out, "  TLS certificate NOT verified (--insecure)")?;
@@ -179,18 +198,31 @@ pub(crate) fn render_text(info: &RunInfo, s: &Stats, out: &mut dyn Write) -> io:
         ("unfinished", s.unfinished),
         ("unsent", s.unsent),
     ];
-    let w = rows.iter().map(|(_, n)| thousands(*n).len()).max().unwrap_or(1);
+    let w = rows
+        .iter()
+        .map(|(_, n)| thousands(*n).len())
+        .max()
+        .unwrap_or(1);
     for (name, n) in rows {
         writeln!(out, "  {name:<11} {:>w$}", thousands(n))?;
     }
     let achieved = s.achieved_rps();
     match info.target_rps {
         Some(t) => {
-            write!(out, "  achieved    {} req/s over {}", rate(achieved), dur(s.duration))?;
+            write!(
+                out,
+                "  achieved    {} req/s over {}",
+                rate(achieved),
+                dur(s.duration)
+            )?;
             // Completed against scheduled: the ratio to the target rate,
             // also for a ramp-up or a run stopped early.
             if s.scheduled > 0 {
-                write!(out, " ({:.1}% of schedule", 100.0 * s.completed as f64 / s.scheduled as f64)?;
+                write!(
+                    out,
+                    " ({:.1}% of schedule",
+                    100.0 * s.completed as f64 / s.scheduled as f64
+                )?;
                 let scheduled_rps = s.scheduled as f64 / s.duration.as_secs_f64().max(1e-9);
                 if (scheduled_rps - t).abs() > t * 0.01 {
                     write!(out, "; the schedule averaged {} req/s", rate(scheduled_rps))?;
@@ -199,7 +231,12 @@ pub(crate) fn render_text(info: &RunInfo, s: &Stats, out: &mut dyn Write) -> io:
             }
             writeln!(out)?
         }
-        None => writeln!(out, "  achieved    {} req/s over {}", rate(achieved), dur(s.duration))?,
+        None => writeln!(
+            out,
+            "  achieved    {} req/s over {}",
+            rate(achieved),
+            dur(s.duration)
+        )?,
     }
 
     writeln!(out, "\nTimes           latency     service        ttfb")?;
@@ -221,7 +258,10 @@ pub(crate) fn render_text(info: &RunInfo, s: &Stats, out: &mut dyn Write) -> io:
             line(out, label, &|h| h.value_at_percentile(p) as f64)?;
         }
         line(out, "max", &|h| h.max() as f64)?;
-        writeln!(out, "  latency counts from when each request was due; service time from when it was written")?;
+        writeln!(
+            out,
+            "  latency counts from when each request was due; service time from when it was written"
+        )?;
 
         writeln!(out, "\nLatency histogram")?;
         for (upper, count) in buckets(&s.latency, 10) {
@@ -242,7 +282,13 @@ pub(crate) fn render_text(info: &RunInfo, s: &Stats, out: &mut dyn Write) -> io:
         writeln!(out, "  (none)")?;
     }
     for (code, n) in s.statuses() {
-        writeln!(out, "  {code} {:<24} {:>12} {:>7}", reason_phrase(code), thousands(n), percent(n, s.completed))?;
+        writeln!(
+            out,
+            "  {code} {:<24} {:>12} {:>7}",
+            reason_phrase(code),
+            thousands(n),
+            percent(n, s.completed)
+        )?;
     }
 
     if s.failed > 0 || s.examples.0.iter().any(Option::is_some) {
@@ -253,20 +299,45 @@ pub(crate) fn render_text(info: &RunInfo, s: &Stats, out: &mut dyn Write) -> io:
             if n == 0 && example.is_none() {
                 continue;
             }
-            writeln!(out, "  {:<20} {:>10}   e.g. {}", kind.label(), thousands(n), example.unwrap_or("-"))?;
+            writeln!(
+                out,
+                "  {:<20} {:>10}   e.g. {}",
+                kind.label(),
+                thousands(n),
+                example.unwrap_or("-")
+            )?;
         }
         if s.connect_failures > 0 {
-            writeln!(out, "  ({} failed connect attempts in all, retried with backoff)", thousands(s.connect_failures))?;
+            writeln!(
+                out,
+                "  ({} failed connect attempts in all, retried with backoff)",
+                thousands(s.connect_failures)
+            )?;
         }
     }
 
     writeln!(out, "\nTransfer")?;
     let secs = s.duration.as_secs_f64().max(1e-9);
-    writeln!(out, "  received    {:>10}   {}/s", bytes(s.bytes_in), bytes((s.bytes_in as f64 / secs) as u64))?;
-    writeln!(out, "  sent        {:>10}   {}/s", bytes(s.bytes_out), bytes((s.bytes_out as f64 / secs) as u64))?;
+    writeln!(
+        out,
+        "  received    {:>10}   {}/s",
+        bytes(s.bytes_in),
+        bytes((s.bytes_in as f64 / secs) as u64)
+    )?;
+    writeln!(
+        out,
+        "  sent        {:>10}   {}/s",
+        bytes(s.bytes_out),
+        bytes((s.bytes_out as f64 / secs) as u64)
+    )?;
     write!(out, "  connections {:>10}", thousands(s.connections))?;
     if s.connections > 0 {
-        write!(out, "   connect mean {}, max {}", us(s.connect.mean()), us(s.connect.max() as f64))?;
+        write!(
+            out,
+            "   connect mean {}, max {}",
+            us(s.connect.mean()),
+            us(s.connect.max() as f64)
+        )?;
     }
     writeln!(out)?;
     if info.tls && !s.tls_handshake.is_empty() {
@@ -312,7 +383,11 @@ fn buckets(h: &Histogram<u64>, n: usize) -> Vec<(u64, u64)> {
     let mut out = Vec::with_capacity(n);
     let mut prev = 0u64;
     for i in 1..=n {
-        let upper = if i == n { hi } else { ((lo as f64) * ratio.powi(i as i32)).ceil() as u64 };
+        let upper = if i == n {
+            hi
+        } else {
+            ((lo as f64) * ratio.powi(i as i32)).ceil() as u64
+        };
         if upper <= prev {
             continue;
         }
@@ -326,11 +401,20 @@ fn buckets(h: &Histogram<u64>, n: usize) -> Vec<(u64, u64)> {
 fn summary_json(h: &Histogram<u64>) -> Value {
     let mut m = Map::new();
     let empty = h.is_empty();
-    m.insert("mean".into(), json!(if empty { 0.0 } else { round1(h.mean()) }));
-    m.insert("stdev".into(), json!(if empty { 0.0 } else { round1(h.stdev()) }));
+    m.insert(
+        "mean".into(),
+        json!(if empty { 0.0 } else { round1(h.mean()) }),
+    );
+    m.insert(
+        "stdev".into(),
+        json!(if empty { 0.0 } else { round1(h.stdev()) }),
+    );
     m.insert("min".into(), json!(if empty { 0 } else { h.min() }));
     for (_, key, p) in PERCENTILES {
-        m.insert(key.into(), json!(if empty { 0 } else { h.value_at_percentile(p) }));
+        m.insert(
+            key.into(),
+            json!(if empty { 0 } else { h.value_at_percentile(p) }),
+        );
     }
     m.insert("max".into(), json!(if empty { 0 } else { h.max() }));
     m.insert("count".into(), json!(h.len()));
@@ -339,11 +423,21 @@ fn summary_json(h: &Histogram<u64>) -> Value {
 
 /// The JSON report (SPEC §4). Durations are in microseconds.
 pub(crate) fn to_json(info: &RunInfo, s: &Stats) -> Value {
-    let status: Map<String, Value> = s.statuses().map(|(c, n)| (c.to_string(), json!(n))).collect();
-    let errors: Map<String, Value> = ErrorKind::ALL.iter().map(|k| (k.name().to_string(), json!(s.errors[k.index()]))).collect();
+    let status: Map<String, Value> = s
+        .statuses()
+        .map(|(c, n)| (c.to_string(), json!(n)))
+        .collect();
+    let errors: Map<String, Value> = ErrorKind::ALL
+        .iter()
+        .map(|k| (k.name().to_string(), json!(s.errors[k.index()])))
+        .collect();
     let examples: Map<String, Value> = ErrorKind::ALL
         .iter()
-        .filter_map(|k| s.examples.0[k.index()].as_ref().map(|e| (k.name().to_string(), json!(e))))
+        .filter_map(|k| {
+            s.examples.0[k.index()]
+                .as_ref()
+                .map(|e| (k.name().to_string(), json!(e)))
+        })
         .collect();
     let timeline: Vec<Value> = s
         .timeline
@@ -425,7 +519,11 @@ pub(crate) fn percent(part: u64, whole: u64) -> String {
         return "-".into();
     }
     let p = 100.0 * part as f64 / whole as f64;
-    if p > 0.0 && p < 0.1 { "<0.1%".into() } else { format!("{p:.1}%") }
+    if p > 0.0 && p < 0.1 {
+        "<0.1%".into()
+    } else {
+        format!("{p:.1}%")
+    }
 }
 
 /// Microseconds in the unit that suits the value.
@@ -463,7 +561,11 @@ pub(crate) fn bytes(n: u64) -> String {
         v /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
 }
 
 #[cfg(test)]

@@ -74,7 +74,11 @@ fn round3(x: f64) -> f64 {
 /// typo: the directory must exist and the path must not be a directory.
 pub(crate) fn check_path(flag: &str, path: &str) -> Result<PathBuf, UsageError> {
     let p = PathBuf::from(path);
-    let example = if flag == "--html" { "report.html" } else { "result.json" };
+    let example = if flag == "--html" {
+        "report.html"
+    } else {
+        "result.json"
+    };
     if path.is_empty() {
         return Err(UsageError(format!(
             "{flag} \"\": expected a file name such as {example}"

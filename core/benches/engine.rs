@@ -38,10 +38,12 @@ use volley_core::body::{BodyDecoder, Framing};
 use volley_core::response::parse_head;
 use volley_core::{Config, ConnId, Engine, Output, Pacer, Rate, RequestSpec, RequestTemplate};
 
-const TYPICAL: &[u8] = b"HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Sun, 22 Nov 2026 20:00:00 GMT\r\n\
+const TYPICAL: &[u8] =
+    b"HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Sun, 22 Nov 2026 20:00:00 GMT\r\n\
 Content-Type: text/plain\r\nContent-Length: 6\r\nConnection: keep-alive\r\n\r\nhello\n";
 
-const CHUNKED: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
+const CHUNKED: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
 10\r\n{\"items\":[1,2,3]\r\n2\r\n}\n\r\n0\r\n\r\n";
 
 fn bench(name: &str, mut op: impl FnMut()) {

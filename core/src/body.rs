@@ -107,7 +107,10 @@ impl BodyDecoder {
             }
             Kind::Chunked(_) => self.feed_chunked(data)?,
         };
-        Ok(Decoded { consumed, done: self.is_done() })
+        Ok(Decoded {
+            consumed,
+            done: self.is_done(),
+        })
     }
 
     /// The connection closed. Only a read-until-close body ends this way;
@@ -145,7 +148,10 @@ impl BodyDecoder {
                         if digits >= 16 {
                             return Err(ParseError::InvalidChunkSize);
                         }
-                        Chunk::Size { size: size << 4 | u64::from(d), digits: digits + 1 }
+                        Chunk::Size {
+                            size: size << 4 | u64::from(d),
+                            digits: digits + 1,
+                        }
                     }
                     None if digits == 0 => return Err(ParseError::InvalidChunkSize),
                     None => match b {
@@ -225,7 +231,11 @@ impl BodyDecoder {
 }
 
 fn after_size_line(size: u64) -> Chunk {
-    if size == 0 { Chunk::TrailerStart } else { Chunk::Data(size) }
+    if size == 0 {
+        Chunk::TrailerStart
+    } else {
+        Chunk::Data(size)
+    }
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -248,7 +258,10 @@ mod tests {
 
         let mut d = BodyDecoder::new(framing);
         let mut consumed = 0;
-        let mut split = Ok(Decoded { consumed: 0, done: d.is_done() });
+        let mut split = Ok(Decoded {
+            consumed: 0,
+            done: d.is_done(),
+        });
         for b in input {
             if d.is_done() {
                 break;
@@ -256,7 +269,10 @@ mod tests {
             match d.feed(std::slice::from_ref(b)) {
                 Ok(r) => {
                     consumed += r.consumed;
-                    split = Ok(Decoded { consumed, done: r.done });
+                    split = Ok(Decoded {
+                        consumed,
+                        done: r.done,
+                    });
                 }
                 Err(e) => {
                     split = Err(e);
@@ -264,7 +280,12 @@ mod tests {
                 }
             }
         }
-        assert_eq!(whole, split, "byte-at-a-time differs for {:?}", String::from_utf8_lossy(input));
+        assert_eq!(
+            whole,
+            split,
+            "byte-at-a-time differs for {:?}",
+            String::from_utf8_lossy(input)
+        );
 
         let mut extra = input.to_vec();
         extra.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
@@ -280,23 +301,83 @@ mod tests {
     #[test]
     fn content_length() {
         let r = three_ways(Framing::Length(5), b"hello").unwrap();
-        assert_eq!(r, Decoded { consumed: 5, done: true });
+        assert_eq!(
+            r,
+            Decoded {
+                consumed: 5,
+                done: true
+            }
+        );
         let r = three_ways(Framing::Length(10), b"hello").unwrap();
-        assert_eq!(r, Decoded { consumed: 5, done: false });
+        assert_eq!(
+            r,
+            Decoded {
+                consumed: 5,
+                done: false
+            }
+        );
         let r = three_ways(Framing::Length(0), b"").unwrap();
-        assert_eq!(r, Decoded { consumed: 0, done: true });
+        assert_eq!(
+            r,
+            Decoded {
+                consumed: 0,
+                done: true
+            }
+        );
     }
 
     #[test]
     fn chunked_cases() {
         let table: &[(&[u8], Result<Decoded, ParseError>)] = &[
-            (b"5\r\nhello\r\n0\r\n\r\n", Ok(Decoded { consumed: 15, done: true })),
-            (b"5;name=val\r\nhello\r\n0\r\n\r\n", Ok(Decoded { consumed: 24, done: true })),
-            (b"A\r\n0123456789\r\n0\r\nX-T: 1\r\n\r\n", Ok(Decoded { consumed: 28, done: true })),
-            (b"5 \r\nhello\r\n0\r\n\r\n", Ok(Decoded { consumed: 16, done: true })),
-            (b"5\nhello\n0\n\n", Ok(Decoded { consumed: 11, done: true })),
-            (b"0\r\n\r\n", Ok(Decoded { consumed: 5, done: true })),
-            (b"5\r\nhel", Ok(Decoded { consumed: 6, done: false })),
+            (
+                b"5\r\nhello\r\n0\r\n\r\n",
+                Ok(Decoded {
+                    consumed: 15,
+                    done: true,
+                }),
+            ),
+            (
+                b"5;name=val\r\nhello\r\n0\r\n\r\n",
+                Ok(Decoded {
+                    consumed: 24,
+                    done: true,
+                }),
+            ),
+            (
+                b"A\r\n0123456789\r\n0\r\nX-T: 1\r\n\r\n",
+                Ok(Decoded {
+                    consumed: 28,
+                    done: true,
+                }),
+            ),
+            (
+                b"5 \r\nhello\r\n0\r\n\r\n",
+                Ok(Decoded {
+                    consumed: 16,
+                    done: true,
+                }),
+            ),
+            (
+                b"5\nhello\n0\n\n",
+                Ok(Decoded {
+                    consumed: 11,
+                    done: true,
+                }),
+            ),
+            (
+                b"0\r\n\r\n",
+                Ok(Decoded {
+                    consumed: 5,
+                    done: true,
+                }),
+            ),
+            (
+                b"5\r\nhel",
+                Ok(Decoded {
+                    consumed: 6,
+                    done: false,
+                }),
+            ),
             (b"zz\r\n", Err(ParseError::InvalidChunkSize)),
             (b"\r\n", Err(ParseError::InvalidChunkSize)),
             (b"11111111111111111\r\n", Err(ParseError::InvalidChunkSize)),
@@ -312,7 +393,10 @@ mod tests {
     fn chunk_extension_is_capped() {
         let mut input = b"1;".to_vec();
         input.extend(std::iter::repeat_n(b'x', MAX_CHUNK_EXTENSION as usize + 1));
-        assert_eq!(three_ways(Framing::Chunked, &input), Err(ParseError::ChunkExtensionTooLong));
+        assert_eq!(
+            three_ways(Framing::Chunked, &input),
+            Err(ParseError::ChunkExtensionTooLong)
+        );
     }
 
     #[test]
@@ -321,13 +405,22 @@ mod tests {
         for _ in 0..MAX_TRAILERS / 8 + 1 {
             input.extend_from_slice(b"X-A: 1\r\n");
         }
-        assert_eq!(three_ways(Framing::Chunked, &input), Err(ParseError::TrailersTooLarge));
+        assert_eq!(
+            three_ways(Framing::Chunked, &input),
+            Err(ParseError::TrailersTooLarge)
+        );
     }
 
     #[test]
     fn eof_ends_only_until_close() {
         let mut d = BodyDecoder::new(Framing::UntilClose);
-        assert_eq!(d.feed(b"abc").unwrap(), Decoded { consumed: 3, done: false });
+        assert_eq!(
+            d.feed(b"abc").unwrap(),
+            Decoded {
+                consumed: 3,
+                done: false
+            }
+        );
         assert!(d.finish_on_eof());
         assert!(!BodyDecoder::new(Framing::Length(3)).finish_on_eof());
         assert!(!BodyDecoder::new(Framing::Chunked).finish_on_eof());

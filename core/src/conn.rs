@@ -5,7 +5,7 @@
 
 use crate::body::{BodyDecoder, Framing};
 use crate::error::ParseError;
-use crate::response::{parse_head, MAX_HEAD_BYTES};
+use crate::response::{MAX_HEAD_BYTES, parse_head};
 
 /// Where a connection is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +56,13 @@ pub(crate) struct Conn {
 
 impl Conn {
     pub(crate) fn new() -> Self {
-        Self { state: ConnState::Disconnected, head_buf: Vec::new(), parsed_len: 0, status: 0, keep_alive: false }
+        Self {
+            state: ConnState::Disconnected,
+            head_buf: Vec::new(),
+            parsed_len: 0,
+            status: 0,
+            keep_alive: false,
+        }
     }
 
     pub(crate) fn state(&self) -> ConnState {
@@ -65,7 +71,12 @@ impl Conn {
 
     /// Disconnected → Connecting.
     pub(crate) fn start_connect(&mut self) {
-        debug_assert_eq!(self.state, ConnState::Disconnected, "connect from {:?}", self.state);
+        debug_assert_eq!(
+            self.state,
+            ConnState::Disconnected,
+            "connect from {:?}",
+            self.state
+        );
         self.state = ConnState::Connecting;
     }
 
@@ -139,10 +150,16 @@ impl Conn {
                     return Ok(self.done(rest.len() - r.consumed));
                 }
                 ConnState::Idle => {
-                    return if rest.is_empty() { Ok(Feed::More) } else { Err(ParseError::Unsolicited) };
+                    return if rest.is_empty() {
+                        Ok(Feed::More)
+                    } else {
+                        Err(ParseError::Unsolicited)
+                    };
                 }
                 // Bytes for a socket we no longer track: ignore.
-                ConnState::Disconnected | ConnState::Backoff | ConnState::Connecting => return Ok(Feed::More),
+                ConnState::Disconnected | ConnState::Backoff | ConnState::Connecting => {
+                    return Ok(Feed::More);
+                }
             }
         }
     }
@@ -154,7 +171,11 @@ impl Conn {
         let result = match self.state {
             ConnState::ReadingBody(mut body) => {
                 if body.finish_on_eof() {
-                    Ok(Some(Feed::Done { status: self.status, keep_alive: false, trailing: 0 }))
+                    Ok(Some(Feed::Done {
+                        status: self.status,
+                        keep_alive: false,
+                        trailing: 0,
+                    }))
                 } else {
                     Err(())
                 }
@@ -167,8 +188,16 @@ impl Conn {
     }
 
     fn done(&mut self, trailing: usize) -> Feed {
-        self.state = if self.keep_alive { ConnState::Idle } else { ConnState::Disconnected };
-        Feed::Done { status: self.status, keep_alive: self.keep_alive, trailing }
+        self.state = if self.keep_alive {
+            ConnState::Idle
+        } else {
+            ConnState::Disconnected
+        };
+        Feed::Done {
+            status: self.status,
+            keep_alive: self.keep_alive,
+            trailing,
+        }
     }
 
     /// Tries to complete a head from the buffered bytes plus `data`.
@@ -190,7 +219,9 @@ impl Conn {
             };
         }
         let before = self.head_buf.len();
-        let take = data.len().min(MAX_HEAD_BYTES + 1 - before.min(MAX_HEAD_BYTES));
+        let take = data
+            .len()
+            .min(MAX_HEAD_BYTES + 1 - before.min(MAX_HEAD_BYTES));
         self.head_buf.extend_from_slice(&data[..take]);
         // Re-parsing the whole buffer on every read would make a head that
         // trickles in byte by byte cost O(n²). Parse again only when a line
@@ -240,16 +271,35 @@ mod tests {
         let whole = run(&mut std::iter::once(input));
         let bytewise = run(&mut input.chunks(1));
         let norm = |r: Result<Feed, ParseError>| match r {
-            Ok(Feed::Done { status, keep_alive, .. }) => Ok(Some((status, keep_alive))),
+            Ok(Feed::Done {
+                status, keep_alive, ..
+            }) => Ok(Some((status, keep_alive))),
             Ok(Feed::More) => Ok(None),
             Err(e) => Err(std::mem::discriminant(&e)),
         };
-        assert_eq!(norm(whole), norm(bytewise), "byte-at-a-time: {:?}", String::from_utf8_lossy(input));
+        assert_eq!(
+            norm(whole),
+            norm(bytewise),
+            "byte-at-a-time: {:?}",
+            String::from_utf8_lossy(input)
+        );
         let mut extra = input.to_vec();
         extra.extend_from_slice(b"XYZ");
         let trailing = run(&mut std::iter::once(&extra[..]));
-        if let Ok(Feed::Done { status, keep_alive, trailing: t }) = whole {
-            assert_eq!(trailing, Ok(Feed::Done { status, keep_alive, trailing: t + 3 }));
+        if let Ok(Feed::Done {
+            status,
+            keep_alive,
+            trailing: t,
+        }) = whole
+        {
+            assert_eq!(
+                trailing,
+                Ok(Feed::Done {
+                    status,
+                    keep_alive,
+                    trailing: t + 3
+                })
+            );
         }
         whole
     }
@@ -264,40 +314,92 @@ mod tests {
     }
 
     fn done(status: u16, keep_alive: bool) -> Result<Feed, ParseError> {
-        Ok(Feed::Done { status, keep_alive, trailing: 0 })
+        Ok(Feed::Done {
+            status,
+            keep_alive,
+            trailing: 0,
+        })
     }
 
     #[test]
     fn framing_table() {
         let table: &[(&str, bool, Result<Feed, ParseError>)] = &[
-            ("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, done(200, true)),
-            ("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false, done(200, true)),
-            ("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true, done(200, true)),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+                false,
+                done(200, true),
+            ),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+                false,
+                done(200, true),
+            ),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+                true,
+                done(200, true),
+            ),
             ("HTTP/1.1 204 No Content\r\n\r\n", false, done(204, true)),
-            ("HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", false, done(304, true)),
+            (
+                "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
+                false,
+                done(304, true),
+            ),
             (
                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n",
                 false,
                 done(200, true),
             ),
-            ("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx", false, done(201, true)),
+            (
+                "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx",
+                false,
+                done(201, true),
+            ),
             (
                 "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
                 false,
                 done(200, true),
             ),
-            ("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno", false, done(503, false)),
-            ("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", false, done(200, false)),
-            ("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", false, Ok(Feed::More)),
+            (
+                "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno",
+                false,
+                done(503, false),
+            ),
+            (
+                "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                false,
+                done(200, false),
+            ),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel",
+                false,
+                Ok(Feed::More),
+            ),
             ("HTTP/1.1 200 OK\r\n\r\nuntil close", false, Ok(Feed::More)),
-            ("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false, Err(ParseError::InvalidContentLength)),
-            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nq\r\n", false, Err(ParseError::InvalidChunkSize)),
-            ("NOT HTTP AT ALL\r\n\r\n", false, Err(ParseError::Head(httparse::Error::Version))),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+                false,
+                Err(ParseError::InvalidContentLength),
+            ),
+            (
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nq\r\n",
+                false,
+                Err(ParseError::InvalidChunkSize),
+            ),
+            (
+                "NOT HTTP AT ALL\r\n\r\n",
+                false,
+                Err(ParseError::Head(httparse::Error::Version)),
+            ),
         ];
         for (raw, head_request, want) in table {
             let got = three_ways(raw.as_bytes(), *head_request);
             match (&got, want) {
-                (Err(a), Err(b)) => assert_eq!(std::mem::discriminant(a), std::mem::discriminant(b), "{raw}"),
+                (Err(a), Err(b)) => assert_eq!(
+                    std::mem::discriminant(a),
+                    std::mem::discriminant(b),
+                    "{raw}"
+                ),
                 _ => assert_eq!(&got, want, "{raw}"),
             }
         }
@@ -319,15 +421,29 @@ mod tests {
     #[test]
     fn close_delimited_body_ends_at_eof() {
         let mut c = sent();
-        assert_eq!(c.feed(b"HTTP/1.1 200 OK\r\n\r\nsome", false), Ok(Feed::More));
+        assert_eq!(
+            c.feed(b"HTTP/1.1 200 OK\r\n\r\nsome", false),
+            Ok(Feed::More)
+        );
         assert_eq!(c.feed(b" more", false), Ok(Feed::More));
-        assert_eq!(c.eof(), Ok(Some(Feed::Done { status: 200, keep_alive: false, trailing: 0 })));
+        assert_eq!(
+            c.eof(),
+            Ok(Some(Feed::Done {
+                status: 200,
+                keep_alive: false,
+                trailing: 0
+            }))
+        );
         assert_eq!(c.state(), ConnState::Disconnected);
     }
 
     #[test]
     fn eof_mid_body_or_head_is_an_error() {
-        for partial in [&b""[..], b"HTTP/1.1 200", b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc"] {
+        for partial in [
+            &b""[..],
+            b"HTTP/1.1 200",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc",
+        ] {
             let mut c = Conn::new();
             c.start_connect();
             c.connected();
@@ -346,7 +462,10 @@ mod tests {
         let mut c = Conn::new();
         c.start_connect();
         c.connected();
-        assert_eq!(c.feed(b"HTTP/1.1 200 OK\r\n", false), Err(ParseError::Unsolicited));
+        assert_eq!(
+            c.feed(b"HTTP/1.1 200 OK\r\n", false),
+            Err(ParseError::Unsolicited)
+        );
     }
 
     #[test]

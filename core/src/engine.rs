@@ -68,7 +68,8 @@ impl Config {
     /// How many requests this engine may start under `max_requests`: the
     /// global indices `phase + k·stride` below the limit.
     fn request_quota(&self) -> Option<u64> {
-        self.max_requests.map(|n| n.saturating_sub(self.phase).div_ceil(self.stride))
+        self.max_requests
+            .map(|n| n.saturating_sub(self.phase).div_ceil(self.stride))
     }
 
     /// A config with the SPEC's defaults: 10 s, 30 s timeout, 5 s connect
@@ -216,12 +217,24 @@ impl Engine {
     /// An engine that starts connecting all its users at `now`.
     pub fn new(config: Config, template: RequestTemplate, now: Instant) -> Self {
         let pacer = match config.rate {
-            Rate::Fixed { milli_rps } => Some(Pacer::new(milli_rps, config.ramp_up, config.stride, config.phase)),
+            Rate::Fixed { milli_rps } => Some(Pacer::new(
+                milli_rps,
+                config.ramp_up,
+                config.stride,
+                config.phase,
+            )),
             Rate::Max => None,
         };
         let n = config.users;
         let mut engine = Self {
-            users: (0..n).map(|_| User { conn: Conn::new(), req: None, failures: 0, connect_started: now }).collect(),
+            users: (0..n)
+                .map(|_| User {
+                    conn: Conn::new(),
+                    req: None,
+                    failures: 0,
+                    connect_started: now,
+                })
+                .collect(),
             idle: VecDeque::with_capacity(n),
             connecting: DeadlineList::new(n),
             responding: DeadlineList::new(n),
@@ -287,7 +300,10 @@ impl Engine {
     /// engine's phase). Ignored unless the engine is ready.
     pub fn handle_start(&mut self, t0: Instant) {
         if matches!(self.phase, Phase::Warmup { .. } | Phase::Ready) {
-            self.phase = Phase::Running { t0, end: t0 + self.config.duration };
+            self.phase = Phase::Running {
+                t0,
+                end: t0 + self.config.duration,
+            };
         }
     }
 
@@ -299,22 +315,35 @@ impl Engine {
     /// The connection of `conn` is established and its TLS handshake, which
     /// started at `tls_started` (when TCP connected), is complete;
     /// `resumed` if it resumed an earlier session.
-    pub fn handle_connected_tls(&mut self, conn: ConnId, now: Instant, tls_started: Instant, resumed: bool) {
+    pub fn handle_connected_tls(
+        &mut self,
+        conn: ConnId,
+        now: Instant,
+        tls_started: Instant,
+        resumed: bool,
+    ) {
         self.connected(conn, now, Some((tls_started, resumed)));
     }
 
     fn connected(&mut self, conn: ConnId, now: Instant, tls: Option<(Instant, bool)>) {
         let u = conn.0;
-        let Some(user) = self.users.get_mut(u) else { return };
+        let Some(user) = self.users.get_mut(u) else {
+            return;
+        };
         if !user.conn.connected() {
             return;
         }
         user.failures = 0;
         let tcp_done = tls.map_or(now, |(started, _)| started);
-        let took = tcp_done.checked_duration_since(user.connect_started).unwrap_or_default();
+        let took = tcp_done
+            .checked_duration_since(user.connect_started)
+            .unwrap_or_default();
         self.stats.record_connect(took);
         if let Some((started, resumed)) = tls {
-            self.stats.record_handshake(now.checked_duration_since(started).unwrap_or_default(), resumed);
+            self.stats.record_handshake(
+                now.checked_duration_since(started).unwrap_or_default(),
+                resumed,
+            );
         }
         self.connecting.remove(u);
         if self.users[u].req.is_some() {
@@ -326,7 +355,13 @@ impl Engine {
     }
 
     /// Connecting `conn` failed with an error of `kind`.
-    pub fn handle_connect_failed(&mut self, conn: ConnId, now: Instant, kind: ErrorKind, message: &dyn fmt::Display) {
+    pub fn handle_connect_failed(
+        &mut self,
+        conn: ConnId,
+        now: Instant,
+        kind: ErrorKind,
+        message: &dyn fmt::Display,
+    ) {
         let u = conn.0;
         if self.users.get(u).map(|user| user.conn.state()) != Some(ConnState::Connecting) {
             return;
@@ -338,7 +373,9 @@ impl Engine {
     pub fn handle_data(&mut self, conn: ConnId, now: Instant, data: &[u8]) {
         let u = conn.0;
         let head = self.template.is_head();
-        let Some(user) = self.users.get_mut(u) else { return };
+        let Some(user) = self.users.get_mut(u) else {
+            return;
+        };
         self.stats.bytes_in += data.len() as u64;
         if let Some(req) = &mut user.req {
             if req.first_byte.is_none() && req.sent.is_some() {
@@ -348,7 +385,11 @@ impl Engine {
         }
         match user.conn.feed(data, head) {
             Ok(Feed::More) => {}
-            Ok(Feed::Done { status, keep_alive, trailing }) => {
+            Ok(Feed::Done {
+                status,
+                keep_alive,
+                trailing,
+            }) => {
                 self.complete(u, now, status);
                 if trailing > 0 || !keep_alive || !self.config.keep_alive {
                     self.close(u);
@@ -373,10 +414,17 @@ impl Engine {
     /// The server closed its side of `conn` (a read returned 0).
     pub fn handle_eof(&mut self, conn: ConnId, now: Instant) {
         let u = conn.0;
-        let Some(user) = self.users.get_mut(u) else { return };
+        let Some(user) = self.users.get_mut(u) else {
+            return;
+        };
         match user.conn.state() {
             ConnState::Connecting => {
-                self.connect_failed(u, now, ErrorKind::ConnectError, &"connection closed during connect");
+                self.connect_failed(
+                    u,
+                    now,
+                    ErrorKind::ConnectError,
+                    &"connection closed during connect",
+                );
                 return;
             }
             ConnState::Disconnected | ConnState::Backoff => return,
@@ -390,7 +438,12 @@ impl Engine {
             }
             Ok(_) => self.close(u), // an idle keep-alive connection closed: reconnect when needed
             Err(()) => {
-                self.fail(u, now, ErrorKind::ClosedEarly, &"connection closed before the response was complete");
+                self.fail(
+                    u,
+                    now,
+                    ErrorKind::ClosedEarly,
+                    &"connection closed before the response was complete",
+                );
                 self.close(u);
                 self.free(u, now);
             }
@@ -398,9 +451,17 @@ impl Engine {
     }
 
     /// An I/O error on `conn` (reset, broken pipe, TLS failure, ...).
-    pub fn handle_error(&mut self, conn: ConnId, now: Instant, kind: ErrorKind, message: &dyn fmt::Display) {
+    pub fn handle_error(
+        &mut self,
+        conn: ConnId,
+        now: Instant,
+        kind: ErrorKind,
+        message: &dyn fmt::Display,
+    ) {
         let u = conn.0;
-        let Some(user) = self.users.get(u) else { return };
+        let Some(user) = self.users.get(u) else {
+            return;
+        };
         match user.conn.state() {
             ConnState::Connecting => self.connect_failed(u, now, kind, message),
             ConnState::Disconnected | ConnState::Backoff => {}
@@ -431,11 +492,21 @@ impl Engine {
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some(u) = self.connecting.pop_expired(now) {
             let limit = self.config.connect_timeout;
-            self.connect_failed(u, now, ErrorKind::ConnectTimeout, &format_args!("connect did not complete within {limit:?}"));
+            self.connect_failed(
+                u,
+                now,
+                ErrorKind::ConnectTimeout,
+                &format_args!("connect did not complete within {limit:?}"),
+            );
         }
         while let Some(u) = self.responding.pop_expired(now) {
             let limit = self.config.timeout;
-            self.fail(u, now, ErrorKind::Timeout, &format_args!("no complete response within {limit:?}"));
+            self.fail(
+                u,
+                now,
+                ErrorKind::Timeout,
+                &format_args!("no complete response within {limit:?}"),
+            );
             self.close(u);
             self.free(u, now);
         }
@@ -486,8 +557,14 @@ impl Engine {
                 }
             }
         };
-        consider(self.connecting.front().map(|(_, d)| d), Wake::ConnectTimeout);
-        consider(self.responding.front().map(|(_, d)| d), Wake::ResponseTimeout);
+        consider(
+            self.connecting.front().map(|(_, d)| d),
+            Wake::ConnectTimeout,
+        );
+        consider(
+            self.responding.front().map(|(_, d)| d),
+            Wake::ResponseTimeout,
+        );
         consider(self.backoff.peek().map(|Reverse((d, _))| *d), Wake::Backoff);
         match self.phase {
             Phase::Running { t0, end } => {
@@ -511,7 +588,9 @@ impl Engine {
     /// before the end still start if a user is free when the end is noticed
     /// (the wakeup may come a little late); none start after that.
     fn start_due(&mut self, now: Instant) {
-        let Phase::Running { t0, end } = self.phase else { return };
+        let Phase::Running { t0, end } = self.phase else {
+            return;
+        };
         loop {
             if self.quota.is_some_and(|limit| self.next >= limit) {
                 self.stopped_by_limit = true;
@@ -529,10 +608,18 @@ impl Engine {
                 None if now >= end => break,
                 None => now,
             };
-            let Some(u) = self.idle.pop_front() else { break };
+            let Some(u) = self.idle.pop_front() else {
+                break;
+            };
             self.next += 1;
             self.in_flight += 1;
-            self.users[u].req = Some(InFlight { k: self.next - 1, intended, sent: None, first_byte: None, bytes_in: 0 });
+            self.users[u].req = Some(InFlight {
+                k: self.next - 1,
+                intended,
+                sent: None,
+                first_byte: None,
+                bytes_in: 0,
+            });
             match self.users[u].conn.state() {
                 ConnState::Idle => self.send(u, now),
                 _ => self.connect(u, now),
@@ -547,7 +634,8 @@ impl Engine {
         let user = &mut self.users[u];
         user.conn.start_connect();
         user.connect_started = now;
-        self.connecting.push_back(u, now + self.config.connect_timeout);
+        self.connecting
+            .push_back(u, now + self.config.connect_timeout);
         self.outputs.push_back(Output::Connect(ConnId(u)));
     }
 
@@ -569,12 +657,15 @@ impl Engine {
     /// from when they were queued, the last ones timed out although each
     /// connected quickly.
     fn connecting_from(&mut self, u: usize, now: Instant) {
-        let Some(user) = self.users.get_mut(u) else { return };
+        let Some(user) = self.users.get_mut(u) else {
+            return;
+        };
         if user.conn.state() != ConnState::Connecting || now <= user.connect_started {
             return;
         }
         user.connect_started = now;
-        self.connecting.push_back(u, now + self.config.connect_timeout);
+        self.connecting
+            .push_back(u, now + self.config.connect_timeout);
     }
 
     /// The driver takes the send of `u` at `now` and writes it at once: that
@@ -583,15 +674,26 @@ impl Engine {
     fn sending(&mut self, u: usize, now: Instant) {
         // The request may have ended since it was queued (the run finished
         // in the same pass); its bytes are written all the same.
-        let lag = self.users.get_mut(u).and_then(|user| user.req.as_mut()).map(|req| {
-            let sent = req.sent.map_or(now, |queued| queued.max(now));
-            req.sent = Some(sent);
-            sent.checked_duration_since(req.intended).unwrap_or_default()
-        });
+        let lag = self
+            .users
+            .get_mut(u)
+            .and_then(|user| user.req.as_mut())
+            .map(|req| {
+                let sent = req.sent.map_or(now, |queued| queued.max(now));
+                req.sent = Some(sent);
+                sent.checked_duration_since(req.intended)
+                    .unwrap_or_default()
+            });
         self.stats.record_send(lag, self.template.bytes().len());
     }
 
-    fn connect_failed(&mut self, u: usize, now: Instant, kind: ErrorKind, message: &dyn fmt::Display) {
+    fn connect_failed(
+        &mut self,
+        u: usize,
+        now: Instant,
+        kind: ErrorKind,
+        message: &dyn fmt::Display,
+    ) {
         self.connecting.remove(u);
         self.stats.connect_failures += 1;
         if self.users[u].req.is_some() {
@@ -603,7 +705,9 @@ impl Engine {
         let user = &mut self.users[u];
         user.conn.back_off();
         user.failures = user.failures.saturating_add(1);
-        let delay = BACKOFF_MIN.saturating_mul(1 << (user.failures - 1).min(16)).min(BACKOFF_MAX);
+        let delay = BACKOFF_MIN
+            .saturating_mul(1 << (user.failures - 1).min(16))
+            .min(BACKOFF_MAX);
         self.backoff.push(Reverse((now + delay, u)));
         self.warmup_progress();
         self.finish_if_drained(now);
@@ -626,19 +730,33 @@ impl Engine {
 
     fn since_t0(&self, now: Instant) -> Duration {
         match self.phase {
-            Phase::Running { t0, .. } | Phase::Draining { t0, .. } => now.checked_duration_since(t0).unwrap_or_default(),
+            Phase::Running { t0, .. } | Phase::Draining { t0, .. } => {
+                now.checked_duration_since(t0).unwrap_or_default()
+            }
             _ => Duration::ZERO,
         }
     }
 
     fn complete(&mut self, u: usize, now: Instant, status: u16) {
         self.responding.remove(u);
-        let Some(req) = self.users[u].req.take() else { return };
+        let Some(req) = self.users[u].req.take() else {
+            return;
+        };
         self.in_flight -= 1;
         let sent = req.sent.unwrap_or(req.intended);
         let since = |t: Instant| now.checked_duration_since(t).unwrap_or_default();
-        let ttfb = req.first_byte.unwrap_or(now).checked_duration_since(sent).unwrap_or_default();
-        self.stats.record_response(self.since_t0(now), status, since(req.intended), since(sent), ttfb);
+        let ttfb = req
+            .first_byte
+            .unwrap_or(now)
+            .checked_duration_since(sent)
+            .unwrap_or_default();
+        self.stats.record_response(
+            self.since_t0(now),
+            status,
+            since(req.intended),
+            since(sent),
+            ttfb,
+        );
         self.record(&req, now, Outcome::Completed(status));
     }
 
@@ -655,9 +773,14 @@ impl Engine {
         if !self.config.record_requests {
             return;
         }
-        let (Phase::Running { t0, .. } | Phase::Draining { t0, .. }) = self.phase else { return };
+        let (Phase::Running { t0, .. } | Phase::Draining { t0, .. }) = self.phase else {
+            return;
+        };
         let since = |t: Instant| t.checked_duration_since(t0).unwrap_or_default();
-        let index = req.k.saturating_mul(self.config.stride).saturating_add(self.config.phase);
+        let index = req
+            .k
+            .saturating_mul(self.config.stride)
+            .saturating_add(self.config.phase);
         self.records.push_back(RequestRecord {
             index,
             intended: since(req.intended),
@@ -692,7 +815,9 @@ impl Engine {
     }
 
     fn begin_drain(&mut self, now: Instant) {
-        let Phase::Running { t0, end } = self.phase else { return };
+        let Phase::Running { t0, end } = self.phase else {
+            return;
+        };
         let stop = now.min(end);
         let window = stop.checked_duration_since(t0).unwrap_or_default();
         let due = match self.pacer {
@@ -704,7 +829,10 @@ impl Engine {
         self.stats.scheduled = self.next + self.stats.unsent;
         self.stats.duration = window;
         let wait = self.config.timeout.min(MAX_DRAIN);
-        self.phase = Phase::Draining { t0, until: now + wait };
+        self.phase = Phase::Draining {
+            t0,
+            until: now + wait,
+        };
         if self.in_flight == 0 {
             self.finish(now, Some(t0));
         }
@@ -722,7 +850,10 @@ impl Engine {
             }
             self.responding.remove(u);
             self.connecting.remove(u);
-            if !matches!(self.users[u].conn.state(), ConnState::Disconnected | ConnState::Backoff) {
+            if !matches!(
+                self.users[u].conn.state(),
+                ConnState::Disconnected | ConnState::Backoff
+            ) {
                 self.close(u);
             }
         }
@@ -744,15 +875,33 @@ mod tests {
         plan.max_requests = Some(100);
         let parts = plan.split(3);
         assert_eq!(parts.iter().map(|c| c.users).collect::<Vec<_>>(), [4, 3, 3]);
-        assert_eq!(parts.iter().map(|c| (c.stride, c.phase)).collect::<Vec<_>>(), [(3, 0), (3, 1), (3, 2)]);
-        assert_eq!(parts.iter().map(|c| c.request_quota().unwrap()).sum::<u64>(), 100);
+        assert_eq!(
+            parts
+                .iter()
+                .map(|c| (c.stride, c.phase))
+                .collect::<Vec<_>>(),
+            [(3, 0), (3, 1), (3, 2)]
+        );
+        assert_eq!(
+            parts
+                .iter()
+                .map(|c| c.request_quota().unwrap())
+                .sum::<u64>(),
+            100
+        );
         // Splitting a split (shards, then threads) keeps the global schedule.
         let nested: Vec<_> = parts.iter().flat_map(|c| c.split(2)).collect();
         let mut phases: Vec<_> = nested.iter().map(|c| c.phase).collect();
         phases.sort();
         assert_eq!(phases, [0, 1, 2, 3, 4, 5]);
         assert!(nested.iter().all(|c| c.stride == 6));
-        assert_eq!(nested.iter().map(|c| c.request_quota().unwrap()).sum::<u64>(), 100);
+        assert_eq!(
+            nested
+                .iter()
+                .map(|c| c.request_quota().unwrap())
+                .sum::<u64>(),
+            100
+        );
         // Never more engines than users.
         assert_eq!(Config::new(2, Rate::Max).split(8).len(), 2);
     }

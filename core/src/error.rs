@@ -36,7 +36,11 @@ impl fmt::Display for ParseError {
             }
             Self::Head(e) => write!(f, "invalid response head: {e}"),
             Self::HeadTooLarge => {
-                write!(f, "response head larger than {} bytes", crate::MAX_HEAD_BYTES)
+                write!(
+                    f,
+                    "response head larger than {} bytes",
+                    crate::MAX_HEAD_BYTES
+                )
             }
             Self::InvalidContentLength => f.write_str("invalid content-length"),
             Self::InvalidChunkSize => f.write_str("invalid chunk size"),
@@ -164,7 +168,11 @@ mod tests {
         for e in errors {
             let s = e.to_string();
             assert!(!s.contains('\n'), "{s}");
-            assert_eq!(s.chars().next().map(|c| c.is_lowercase()), Some(true), "{s}");
+            assert_eq!(
+                s.chars().next().map(|c| c.is_lowercase()),
+                Some(true),
+                "{s}"
+            );
         }
     }
 }

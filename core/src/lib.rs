@@ -42,12 +42,12 @@ mod timer;
 
 pub(crate) use std::time::{Duration, Instant};
 
-pub use engine::{Config, Engine, Outcome, RequestRecord, Wake, MAX_DRAIN};
+pub use engine::{Config, Engine, MAX_DRAIN, Outcome, RequestRecord, Wake};
 pub use error::{ErrorKind, ParseError};
 pub use event::{ConnId, Output};
 pub use pacer::{Pacer, Rate};
 pub use request::{RequestError, RequestSpec, RequestTemplate};
-pub use response::{reason_phrase, MAX_HEADERS, MAX_HEAD_BYTES};
+pub use response::{MAX_HEAD_BYTES, MAX_HEADERS, reason_phrase};
 pub use stats::{Second, Stats};
 
 #[cfg(fuzzing)]

@@ -27,8 +27,9 @@ impl Rate {
     /// Returns `None` for rates that round to 0 or are not finite.
     pub fn per_second(rps: f64) -> Option<Self> {
         let milli = (rps * 1000.0).round();
-        (milli.is_finite() && milli >= 1.0 && milli <= u64::MAX as f64)
-            .then_some(Self::Fixed { milli_rps: milli as u64 })
+        (milli.is_finite() && milli >= 1.0 && milli <= u64::MAX as f64).then_some(Self::Fixed {
+            milli_rps: milli as u64,
+        })
     }
 
     /// Requests per second, or `None` for [`Rate::Max`].
@@ -61,7 +62,12 @@ impl Pacer {
     pub fn new(milli_rps: u64, ramp_up: Duration, stride: u64, phase: u64) -> Self {
         assert!(milli_rps > 0, "a fixed rate must be positive");
         assert!(phase < stride, "phase must be below stride");
-        Self { milli_rps, ramp_up, stride, phase }
+        Self {
+            milli_rps,
+            ramp_up,
+            stride,
+            phase,
+        }
     }
 
     /// The global index of this engine's request `k`.
@@ -98,7 +104,10 @@ impl Pacer {
 
     fn steady(&self, k: u128) -> Duration {
         let nanos = k * NANOS_PER_KILOSECOND / self.milli_rps as u128;
-        Duration::new((nanos / 1_000_000_000) as u64, (nanos % 1_000_000_000) as u32)
+        Duration::new(
+            (nanos / 1_000_000_000) as u64,
+            (nanos % 1_000_000_000) as u32,
+        )
     }
 
     /// How many of this engine's requests are intended strictly before
@@ -115,7 +124,11 @@ impl Pacer {
         }
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if self.intended(mid) < elapsed { lo = mid + 1 } else { hi = mid }
+            if self.intended(mid) < elapsed {
+                lo = mid + 1
+            } else {
+                hi = mid
+            }
         }
         lo
     }
@@ -145,7 +158,9 @@ mod tests {
 
     #[test]
     fn fractional_rate() {
-        let Some(Rate::Fixed { milli_rps }) = Rate::per_second(0.5) else { panic!() };
+        let Some(Rate::Fixed { milli_rps }) = Rate::per_second(0.5) else {
+            panic!()
+        };
         let p = Pacer::new(milli_rps, Duration::ZERO, 1, 0);
         assert_eq!(p.intended(3), Duration::from_secs(6));
         assert_eq!(Rate::per_second(0.0), None);
@@ -157,13 +172,20 @@ mod tests {
     fn strided_engines_interleave_exactly() {
         // Three engines sharing 1000/s make one schedule at 1000/s, even
         // though 1000/3 is not a whole rate.
-        let engines: Vec<_> = (0..3).map(|i| Pacer::new(1_000_000, Duration::ZERO, 3, i)).collect();
-        let mut all: Vec<_> = (0..1000).flat_map(|k| engines.iter().map(move |p| p.intended(k))).collect();
+        let engines: Vec<_> = (0..3)
+            .map(|i| Pacer::new(1_000_000, Duration::ZERO, 3, i))
+            .collect();
+        let mut all: Vec<_> = (0..1000)
+            .flat_map(|k| engines.iter().map(move |p| p.intended(k)))
+            .collect();
         all.sort();
         for (k, t) in all.iter().enumerate() {
             assert_eq!(*t, Duration::from_millis(k as u64));
         }
-        let total: u64 = engines.iter().map(|p| p.count_before(Duration::from_secs(1))).sum();
+        let total: u64 = engines
+            .iter()
+            .map(|p| p.count_before(Duration::from_secs(1)))
+            .sum();
         assert_eq!(total, 1000);
     }
 

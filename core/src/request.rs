@@ -19,11 +19,20 @@ pub enum RequestError {
 impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::InvalidMethod(m) => write!(f, "invalid method {m:?}: expected a token such as GET or POST"),
+            Self::InvalidMethod(m) => write!(
+                f,
+                "invalid method {m:?}: expected a token such as GET or POST"
+            ),
             Self::InvalidHeaderName(n) => {
-                write!(f, "invalid header name {n:?}: expected letters, digits or !#$%&'*+-.^_`|~")
+                write!(
+                    f,
+                    "invalid header name {n:?}: expected letters, digits or !#$%&'*+-.^_`|~"
+                )
             }
-            Self::InvalidHeaderValue(n) => write!(f, "invalid value for header {n:?}: control characters are not allowed"),
+            Self::InvalidHeaderValue(n) => write!(
+                f,
+                "invalid value for header {n:?}: control characters are not allowed"
+            ),
             Self::InvalidTarget(t) => write!(f, "invalid request target {t:?}"),
         }
     }
@@ -82,7 +91,12 @@ impl RequestTemplate {
             }
             out.extend_from_slice(b"\r\n");
         };
-        line(&[spec.method.as_bytes(), b" ", spec.target.as_bytes(), b" HTTP/1.1"]);
+        line(&[
+            spec.method.as_bytes(),
+            b" ",
+            spec.target.as_bytes(),
+            b" HTTP/1.1",
+        ]);
         if !has("host") {
             line(&[b"Host: ", spec.host.as_bytes()]);
         }
@@ -93,7 +107,10 @@ impl RequestTemplate {
             line(&[b"Accept: */*"]);
         }
         let wants_length = matches!(spec.method.as_str(), "POST" | "PUT" | "PATCH");
-        if !has("content-length") && !has("transfer-encoding") && (!spec.body.is_empty() || wants_length) {
+        if !has("content-length")
+            && !has("transfer-encoding")
+            && (!spec.body.is_empty() || wants_length)
+        {
             line(&[b"Content-Length: ", spec.body.len().to_string().as_bytes()]);
         }
         if spec.close && !has("connection") {
@@ -104,7 +121,10 @@ impl RequestTemplate {
         }
         line(&[]);
         out.extend_from_slice(&spec.body);
-        Ok(Self { bytes: out.into_boxed_slice(), head_request: spec.method == "HEAD" })
+        Ok(Self {
+            bytes: out.into_boxed_slice(),
+            head_request: spec.method == "HEAD",
+        })
     }
 
     /// The bytes to write for each request.
@@ -154,7 +174,10 @@ mod tests {
     fn user_host_replaces_default_and_body_sets_length() {
         let mut s = spec();
         s.method = "POST".into();
-        s.headers = vec![("Host".into(), "example.test".into()), ("X-A".into(), " b ".into())];
+        s.headers = vec![
+            ("Host".into(), "example.test".into()),
+            ("X-A".into(), " b ".into()),
+        ];
         s.body = b"{}".to_vec();
         s.close = true;
         let text = String::from_utf8(RequestTemplate::new(&s).unwrap().bytes().to_vec()).unwrap();
@@ -178,14 +201,26 @@ mod tests {
     fn rejects_injection() {
         let mut s = spec();
         s.headers = vec![("X".into(), "a\r\nEvil: 1".into())];
-        assert!(matches!(RequestTemplate::new(&s), Err(RequestError::InvalidHeaderValue(_))));
+        assert!(matches!(
+            RequestTemplate::new(&s),
+            Err(RequestError::InvalidHeaderValue(_))
+        ));
         s.headers = vec![("Bad Name".into(), "v".into())];
-        assert!(matches!(RequestTemplate::new(&s), Err(RequestError::InvalidHeaderName(_))));
+        assert!(matches!(
+            RequestTemplate::new(&s),
+            Err(RequestError::InvalidHeaderName(_))
+        ));
         let mut s = spec();
         s.method = "GE T".into();
-        assert!(matches!(RequestTemplate::new(&s), Err(RequestError::InvalidMethod(_))));
+        assert!(matches!(
+            RequestTemplate::new(&s),
+            Err(RequestError::InvalidMethod(_))
+        ));
         let mut s = spec();
         s.target = "/a b".into();
-        assert!(matches!(RequestTemplate::new(&s), Err(RequestError::InvalidTarget(_))));
+        assert!(matches!(
+            RequestTemplate::new(&s),
+            Err(RequestError::InvalidTarget(_))
+        ));
     }
 }

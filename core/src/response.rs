@@ -33,13 +33,22 @@ pub fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<Head>, ParseE
     let buf = &buf[..buf.len().min(MAX_HEAD_BYTES + 1)];
     // Uninitialised slots: zeroing 100 headers (3.2 KiB) on every parse
     // cost more than parsing a typical head.
-    let mut headers = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut headers =
+        [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut res = httparse::Response::new(&mut []);
-    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut res, buf, &mut headers);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut res,
+        buf,
+        &mut headers,
+    );
     let len = match parsed {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
-            return if buf.len() >= MAX_HEAD_BYTES { Err(ParseError::HeadTooLarge) } else { Ok(None) };
+            return if buf.len() >= MAX_HEAD_BYTES {
+                Err(ParseError::HeadTooLarge)
+            } else {
+                Ok(None)
+            };
         }
         Err(httparse::Error::TooManyHeaders) => return Err(ParseError::TooManyHeaders),
         Err(e) => return Err(ParseError::Head(e)),
@@ -55,7 +64,12 @@ pub fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<Head>, ParseE
     }
     let framing = body_framing(head_request, status, res.headers)?;
     let keep_alive = framing != Framing::UntilClose && keep_alive(version, res.headers);
-    Ok(Some(Head { len, status, framing, keep_alive }))
+    Ok(Some(Head {
+        len,
+        status,
+        framing,
+        keep_alive,
+    }))
 }
 
 /// Decides how the body is delimited, per RFC 9112 §6.3 (formerly RFC 7230
@@ -111,7 +125,10 @@ pub fn body_framing(
 pub fn keep_alive(version: u8, headers: &[httparse::Header<'_>]) -> bool {
     let mut close = false;
     let mut keep = false;
-    for h in headers.iter().filter(|h| h.name.eq_ignore_ascii_case("connection")) {
+    for h in headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("connection"))
+    {
         for token in h.value.split(|&b| b == b',').map(trim) {
             close |= token.eq_ignore_ascii_case(b"close");
             keep |= token.eq_ignore_ascii_case(b"keep-alive");
@@ -137,7 +154,9 @@ pub fn parse_decimal(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 19 {
         return None;
     }
-    s.iter().try_fold(0u64, |n, &b| b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0')))
+    s.iter().try_fold(0u64, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
 }
 
 /// The standard reason phrase of a status code, or "" for unknown codes.
@@ -213,23 +232,68 @@ mod tests {
     #[test]
     fn framing_table() {
         let table: &[(&str, bool, Framing, bool)] = &[
-            ("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", false, Framing::Length(5), true),
-            ("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true, Framing::Empty, true),
-            ("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", false, Framing::Empty, true),
-            ("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", false, Framing::Empty, true),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+                false,
+                Framing::Length(5),
+                true,
+            ),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+                true,
+                Framing::Empty,
+                true,
+            ),
+            (
+                "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
+                false,
+                Framing::Empty,
+                true,
+            ),
+            (
+                "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n",
+                false,
+                Framing::Empty,
+                true,
+            ),
             ("HTTP/1.1 100 Continue\r\n\r\n", false, Framing::Empty, true),
-            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false, Framing::Chunked, true),
+            (
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                false,
+                Framing::Chunked,
+                true,
+            ),
             (
                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 9\r\n\r\n",
                 false,
                 Framing::Chunked,
                 true,
             ),
-            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false, Framing::UntilClose, false),
+            (
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+                false,
+                Framing::UntilClose,
+                false,
+            ),
             ("HTTP/1.1 200 OK\r\n\r\n", false, Framing::UntilClose, false),
-            ("HTTP/1.1 200 OK\r\nContent-Length: 7, 7\r\n\r\n", false, Framing::Length(7), true),
-            ("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", false, Framing::Length(0), false),
-            ("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false, Framing::Length(0), false),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 7, 7\r\n\r\n",
+                false,
+                Framing::Length(7),
+                true,
+            ),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                false,
+                Framing::Length(0),
+                false,
+            ),
+            (
+                "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+                false,
+                Framing::Length(0),
+                false,
+            ),
             (
                 "HTTP/1.0 200 OK\r\nContent-Length: 0\r\nConnection: Keep-Alive\r\n\r\n",
                 false,
@@ -245,7 +309,11 @@ mod tests {
         ];
         for (raw, is_head, framing, keep) in table {
             let h = parse_head(raw.as_bytes(), *is_head).unwrap().unwrap();
-            assert_eq!((h.framing, h.keep_alive, h.len), (*framing, *keep, raw.len()), "{raw}");
+            assert_eq!(
+                (h.framing, h.keep_alive, h.len),
+                (*framing, *keep, raw.len()),
+                "{raw}"
+            );
         }
     }
 
@@ -262,7 +330,10 @@ mod tests {
             head("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"),
             Err(ParseError::InvalidContentLength)
         );
-        assert_eq!(head("HTTP/1.1 101 Switching\r\n\r\n"), Err(ParseError::UnexpectedUpgrade));
+        assert_eq!(
+            head("HTTP/1.1 101 Switching\r\n\r\n"),
+            Err(ParseError::UnexpectedUpgrade)
+        );
         assert!(head("HTTP/1.1 200 OK\r\nno colon here\r\n\r\n").is_err());
     }
 

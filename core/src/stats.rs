@@ -5,8 +5,8 @@
 
 use hdrhistogram::Histogram;
 
-use crate::error::ErrorKind;
 use crate::Duration;
+use crate::error::ErrorKind;
 
 /// Highest value the histograms track: one hour, in microseconds.
 pub const HIGHEST_US: u64 = 3_600_000_000;
@@ -156,14 +156,19 @@ impl Stats {
                 max_us: 0,
                 // 2 significant digits is plenty for a per-second p99 and
                 // keeps this histogram small.
-                latency: Histogram::new_with_bounds(1, HIGHEST_US, 2).expect("valid histogram bounds"), // ok: constant bounds
+                latency: Histogram::new_with_bounds(1, HIGHEST_US, 2)
+                    .expect("valid histogram bounds"), // ok: constant bounds
             },
         }
     }
 
     /// Every status code seen, with its count, in ascending order.
     pub fn statuses(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
-        self.status.iter().enumerate().filter(|(_, &n)| n > 0).map(|(code, &n)| (code as u16, n))
+        self.status
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(code, &n)| (code as u16, n))
     }
 
     /// Adds `n` responses with `status` (used when merging saved results).
@@ -173,13 +178,20 @@ impl Stats {
 
     /// Completed responses whose status is not 2xx or 3xx.
     pub fn non_success(&self) -> u64 {
-        self.statuses().filter(|(c, _)| !(200..400).contains(c)).map(|(_, n)| n).sum()
+        self.statuses()
+            .filter(|(c, _)| !(200..400).contains(c))
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// Completed responses per second of the sending window.
     pub fn achieved_rps(&self) -> f64 {
         let secs = self.duration.as_secs_f64();
-        if secs > 0.0 { self.completed as f64 / secs } else { 0.0 }
+        if secs > 0.0 {
+            self.completed as f64 / secs
+        } else {
+            0.0
+        }
     }
 
     /// `scheduled = completed + failed + unfinished + unsent` (SPEC §2).
@@ -211,7 +223,12 @@ impl Stats {
     }
 
     /// A failed request.
-    pub(crate) fn record_failure(&mut self, since_t0: Duration, kind: ErrorKind, message: &dyn std::fmt::Display) {
+    pub(crate) fn record_failure(
+        &mut self,
+        since_t0: Duration,
+        kind: ErrorKind,
+        message: &dyn std::fmt::Display,
+    ) {
         self.failed += 1;
         self.note_error(kind, message);
         self.elapsed = self.elapsed.max(since_t0);
@@ -277,8 +294,16 @@ impl Stats {
             second: c.second,
             completed: c.completed,
             errors: c.errors,
-            p50_us: if h.is_empty() { 0 } else { h.value_at_quantile(0.5) },
-            p99_us: if h.is_empty() { 0 } else { h.value_at_quantile(0.99) },
+            p50_us: if h.is_empty() {
+                0
+            } else {
+                h.value_at_quantile(0.5)
+            },
+            p99_us: if h.is_empty() {
+                0
+            } else {
+                h.value_at_quantile(0.99)
+            },
             max_us: c.max_us,
         };
         self.timeline.push(row);
@@ -395,10 +420,27 @@ mod tests {
         s.record_failure(ms(2600), ErrorKind::Timeout, &"late");
         s.finish();
         assert_eq!(s.timeline.len(), 2);
-        assert_eq!((s.timeline[0].second, s.timeline[0].completed, s.timeline[0].errors), (0, 2, 1));
-        assert_eq!((s.timeline[1].second, s.timeline[1].completed, s.timeline[1].errors), (2, 1, 1));
+        assert_eq!(
+            (
+                s.timeline[0].second,
+                s.timeline[0].completed,
+                s.timeline[0].errors
+            ),
+            (0, 2, 1)
+        );
+        assert_eq!(
+            (
+                s.timeline[1].second,
+                s.timeline[1].completed,
+                s.timeline[1].errors
+            ),
+            (2, 1, 1)
+        );
         assert_eq!(s.non_success(), 1);
-        assert_eq!(s.examples.0[ErrorKind::Timeout.index()].as_deref(), Some("late"));
+        assert_eq!(
+            s.examples.0[ErrorKind::Timeout.index()].as_deref(),
+            Some("late")
+        );
     }
 
     #[test]
@@ -407,7 +449,11 @@ mod tests {
         let mut b = Stats::new();
         let mut both = Stats::new();
         for i in 0..1000u64 {
-            let (s, d) = if i % 3 == 0 { (&mut a, ms(i)) } else { (&mut b, ms(i * 2)) };
+            let (s, d) = if i % 3 == 0 {
+                (&mut a, ms(i))
+            } else {
+                (&mut b, ms(i * 2))
+            };
             s.record_response(ms(i * 10), 200 + (i % 2) as u16, d, d, d);
             both.record_response(ms(i * 10), 200 + (i % 2) as u16, d, d, d);
         }
@@ -417,16 +463,29 @@ mod tests {
         a.merge(&b);
         assert_eq!(a.latency, both.latency);
         assert_eq!(a.completed, 1000);
-        assert_eq!(a.statuses().collect::<Vec<_>>(), both.statuses().collect::<Vec<_>>());
+        assert_eq!(
+            a.statuses().collect::<Vec<_>>(),
+            both.statuses().collect::<Vec<_>>()
+        );
         let seconds: Vec<_> = a.timeline.iter().map(|r| (r.second, r.completed)).collect();
-        let expected: Vec<_> = both.timeline.iter().map(|r| (r.second, r.completed)).collect();
+        let expected: Vec<_> = both
+            .timeline
+            .iter()
+            .map(|r| (r.second, r.completed))
+            .collect();
         assert_eq!(seconds, expected);
     }
 
     #[test]
     fn huge_values_saturate() {
         let mut s = Stats::new();
-        s.record_response(Duration::from_secs(10_000), 200, Duration::from_secs(10_000), ms(1), ms(1));
+        s.record_response(
+            Duration::from_secs(10_000),
+            200,
+            Duration::from_secs(10_000),
+            ms(1),
+            ms(1),
+        );
         assert_eq!(s.latency.len(), 1);
         assert!(s.latency.max() >= HIGHEST_US / 2);
     }

@@ -30,7 +30,18 @@ pub(crate) struct DeadlineList<T = Instant> {
 impl<T: Copy + Ord> DeadlineList<T> {
     pub(crate) fn new(slots: usize) -> Self {
         assert!(slots < NIL as usize, "too many connections for one engine");
-        Self { head: NIL, tail: NIL, nodes: vec![Node { prev: NIL, next: NIL, deadline: None }; slots] }
+        Self {
+            head: NIL,
+            tail: NIL,
+            nodes: vec![
+                Node {
+                    prev: NIL,
+                    next: NIL,
+                    deadline: None
+                };
+                slots
+            ],
+        }
     }
 
     /// Appends `id`; `deadline` must not be earlier than the current back's
@@ -38,7 +49,11 @@ impl<T: Copy + Ord> DeadlineList<T> {
     pub(crate) fn push_back(&mut self, id: usize, deadline: T) {
         self.remove(id);
         let i = id as u32;
-        self.nodes[id] = Node { prev: self.tail, next: NIL, deadline: Some(deadline) };
+        self.nodes[id] = Node {
+            prev: self.tail,
+            next: NIL,
+            deadline: Some(deadline),
+        };
         match self.tail {
             NIL => self.head = i,
             t => self.nodes[t as usize].next = i,
@@ -48,7 +63,11 @@ impl<T: Copy + Ord> DeadlineList<T> {
 
     /// Removes `id` if present.
     pub(crate) fn remove(&mut self, id: usize) {
-        let Node { prev, next, deadline } = self.nodes[id];
+        let Node {
+            prev,
+            next,
+            deadline,
+        } = self.nodes[id];
         if deadline.is_none() {
             return;
         }
@@ -60,7 +79,11 @@ impl<T: Copy + Ord> DeadlineList<T> {
             NIL => self.tail = prev,
             n => self.nodes[n as usize].prev = prev,
         }
-        self.nodes[id] = Node { prev: NIL, next: NIL, deadline: None };
+        self.nodes[id] = Node {
+            prev: NIL,
+            next: NIL,
+            deadline: None,
+        };
     }
 
     /// The earliest entry.
@@ -80,7 +103,7 @@ impl<T: Copy + Ord> DeadlineList<T> {
         })
     }
 
-        #[cfg(test)]
+    #[cfg(test)]
     pub(crate) fn contains(&self, id: usize) -> bool {
         self.nodes[id].deadline.is_some()
     }

@@ -61,7 +61,12 @@ pub struct Control {
 impl Control {
     /// Control for `loops` event loops.
     pub fn new(loops: usize) -> Self {
-        Self { stops: AtomicUsize::new(0), fatal: Mutex::new(None), wakers: Mutex::new(Vec::new()), live: (0..loops).map(|_| Live::default()).collect() }
+        Self {
+            stops: AtomicUsize::new(0),
+            fatal: Mutex::new(None),
+            wakers: Mutex::new(Vec::new()),
+            live: (0..loops).map(|_| Live::default()).collect(),
+        }
     }
 
     /// Asks every loop to end the run as at its normal end (no new requests,
@@ -69,7 +74,12 @@ impl Control {
     /// from a signal-handling thread.
     pub fn stop(&self) {
         self.stops.fetch_add(1, Relaxed);
-        for w in self.wakers.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+        for w in self
+            .wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
             let _ = w.wake();
         }
     }
@@ -77,14 +87,20 @@ impl Control {
     /// Ends the run at once because it cannot succeed (e.g. the server's
     /// certificate is rejected); the first message is kept for the user.
     pub(crate) fn fail(&self, message: String) {
-        self.fatal.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(message);
+        self.fatal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert(message);
         self.stop();
         self.stop();
     }
 
     /// Why the run was ended early, if it was (see `fail`).
     pub fn fatal(&self) -> Option<String> {
-        self.fatal.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.fatal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub(crate) fn stop_count(&self) -> usize {
@@ -92,7 +108,10 @@ impl Control {
     }
 
     pub(crate) fn add_waker(&self, waker: Waker) {
-        self.wakers.lock().unwrap_or_else(PoisonError::into_inner).push(waker);
+        self.wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(waker);
     }
 
     pub(crate) fn live(&self, i: usize) -> &Live {
@@ -101,7 +120,10 @@ impl Control {
 
     /// The live counters summed over loops.
     pub fn snapshot(&self) -> LiveSnapshot {
-        let mut s = LiveSnapshot { started: !self.live.is_empty(), ..LiveSnapshot::default() };
+        let mut s = LiveSnapshot {
+            started: !self.live.is_empty(),
+            ..LiveSnapshot::default()
+        };
         for l in &self.live {
             s.started &= l.started.load(Relaxed);
             s.sent += l.sent.load(Relaxed);
@@ -125,7 +147,11 @@ pub(crate) struct StartGate {
 
 impl StartGate {
     pub(crate) fn new(loops: usize) -> Self {
-        Self { state: Mutex::new((0, None)), cv: Condvar::new(), loops }
+        Self {
+            state: Mutex::new((0, None)),
+            cv: Condvar::new(),
+            loops,
+        }
     }
 
     /// Marks one loop ready and waits for the others; returns `t0`, taken

@@ -3,8 +3,8 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant, SystemTime};
 
 use mio::event::Event;
@@ -13,9 +13,11 @@ use volley_core::{ConnId, Engine, ErrorKind, Output, RequestRecord, Stats, Wake}
 
 use crate::control::{Control, StartGate};
 use crate::error::SetupError;
-use crate::socket::{connect_error_kind, io_error_kind, ConnectCheck, ReadEvent, ReadOutcome, Socket};
-use crate::tls::{fatal_message, Tls};
+use crate::socket::{
+    ConnectCheck, ReadEvent, ReadOutcome, Socket, connect_error_kind, io_error_kind,
+};
 use crate::timer::SendTimer;
+use crate::tls::{Tls, fatal_message};
 
 /// Token of the waker that interrupts the poll for a stop.
 const WAKER: Token = Token(usize::MAX);
@@ -53,7 +55,9 @@ struct Clocks {
 impl Clocks {
     fn read() -> Self {
         let now = Instant::now();
-        let wall = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        let wall = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
         Self { now, wall }
     }
 
@@ -83,7 +87,10 @@ pub(crate) struct LogSink {
 
 impl LogSink {
     pub(crate) fn new(tx: SyncSender<Vec<RequestRecord>>) -> Self {
-        Self { batch: Vec::with_capacity(LOG_BATCH), tx }
+        Self {
+            batch: Vec::with_capacity(LOG_BATCH),
+            tx,
+        }
     }
 
     fn take(&mut self, engine: &mut Engine) {
@@ -151,7 +158,8 @@ impl EventLoop {
         for p in [&poll, &quiet] {
             control.add_waker(Waker::new(p.registry(), WAKER).map_err(SetupError::Poll)?);
         }
-        let timer = SendTimer::new(&[poll.registry(), quiet.registry()], TIMER).map_err(SetupError::Poll)?;
+        let timer = SendTimer::new(&[poll.registry(), quiet.registry()], TIMER)
+            .map_err(SetupError::Poll)?;
         Ok(Self {
             poll,
             quiet,
@@ -258,7 +266,9 @@ impl EventLoop {
     /// to make progress (a connect, a handshake, a request still being
     /// written).
     fn may_defer_reads(&mut self, wake: Option<(Instant, Wake)>, now: Instant) -> bool {
-        let Some((at, Wake::Send)) = wake else { return false };
+        let Some((at, Wake::Send)) = wake else {
+            return false;
+        };
         let sleep = at.saturating_duration_since(now);
         if sleep > DEFER_HORIZON || sleep < MIN_QUIET_SLEEP || self.engine.is_connecting() {
             return false;
@@ -281,28 +291,53 @@ impl EventLoop {
     fn drain(&mut self) {
         loop {
             let now = Instant::now();
-            let Some(out) = self.engine.poll_output(now) else { break };
+            let Some(out) = self.engine.poll_output(now) else {
+                break;
+            };
             match out {
                 Output::Connect(ConnId(id)) => {
-                    if let Err(e) = self.sockets[id].connect(self.poll.registry(), Token(id), self.addr, self.tls.as_ref()) {
+                    if let Err(e) = self.sockets[id].connect(
+                        self.poll.registry(),
+                        Token(id),
+                        self.addr,
+                        self.tls.as_ref(),
+                    ) {
                         self.sockets[id].close();
-                        self.engine.handle_connect_failed(ConnId(id), now, connect_error_kind(&e), &e);
+                        self.engine.handle_connect_failed(
+                            ConnId(id),
+                            now,
+                            connect_error_kind(&e),
+                            &e,
+                        );
                     }
                 }
-                Output::Send(ConnId(id)) => match self.sockets[id].send(self.engine.request_bytes()) {
-                    Ok(()) => self.note_unflushed(id),
-                    Err(e) => self.engine.handle_error(ConnId(id), now, io_error_kind(&e), &e),
-                },
+                Output::Send(ConnId(id)) => {
+                    match self.sockets[id].send(self.engine.request_bytes()) {
+                        Ok(()) => self.note_unflushed(id),
+                        Err(e) => self
+                            .engine
+                            .handle_error(ConnId(id), now, io_error_kind(&e), &e),
+                    }
+                }
                 Output::Close(ConnId(id)) => self.sockets[id].close(),
                 _ => {}
             }
         }
     }
 
-    fn on_event(&mut self, id: usize, clocks: Clocks, readable: bool, writable: bool, read_closed: bool) {
+    fn on_event(
+        &mut self,
+        id: usize,
+        clocks: Clocks,
+        readable: bool,
+        writable: bool,
+        read_closed: bool,
+    ) {
         let now = clocks.now;
         // Sporadic events for slots we do not know or no longer use happen.
-        let Some(socket) = self.sockets.get_mut(id) else { return };
+        let Some(socket) = self.sockets.get_mut(id) else {
+            return;
+        };
         if !socket.is_open() {
             return;
         }
@@ -314,7 +349,8 @@ impl EventLoop {
                 ConnectCheck::Connected => self.engine.handle_connected(ConnId(id), now),
                 ConnectCheck::Failed(e) => {
                     socket.close();
-                    self.engine.handle_connect_failed(ConnId(id), now, connect_error_kind(&e), &e);
+                    self.engine
+                        .handle_connect_failed(ConnId(id), now, connect_error_kind(&e), &e);
                     return;
                 }
             }
@@ -322,7 +358,8 @@ impl EventLoop {
         let socket = &mut self.sockets[id];
         if writable && socket.has_pending() {
             if let Err(e) = socket.flush(self.engine.request_bytes()) {
-                self.engine.handle_error(ConnId(id), now, io_error_kind(&e), &e);
+                self.engine
+                    .handle_error(ConnId(id), now, io_error_kind(&e), &e);
                 return;
             }
         }
@@ -343,8 +380,12 @@ impl EventLoop {
         for _ in 0..MAX_READS_PER_EVENT {
             let engine = &mut self.engine;
             let mut on = |event: ReadEvent<'_>| match event {
-                ReadEvent::Handshaken { started, resumed } => engine.handle_connected_tls(conn, now, started, resumed),
-                ReadEvent::Data { bytes, arrived } => engine.handle_data(conn, clocks.arrival(arrived), bytes),
+                ReadEvent::Handshaken { started, resumed } => {
+                    engine.handle_connected_tls(conn, now, started, resumed)
+                }
+                ReadEvent::Data { bytes, arrived } => {
+                    engine.handle_data(conn, clocks.arrival(arrived), bytes)
+                }
             };
             let outcome = self.sockets[id].read(&mut self.buf, &mut on);
             let handshaking = self.sockets[id].is_handshaking();
@@ -359,7 +400,8 @@ impl EventLoop {
                 ReadOutcome::Eof => {
                     if handshaking {
                         let msg = "the server closed the connection during the TLS handshake";
-                        self.engine.handle_connect_failed(conn, now, ErrorKind::Tls, &msg);
+                        self.engine
+                            .handle_connect_failed(conn, now, ErrorKind::Tls, &msg);
                     } else {
                         self.engine.handle_eof(conn, now);
                     }
@@ -369,7 +411,8 @@ impl EventLoop {
                 ReadOutcome::Error(e) => {
                     if handshaking {
                         let msg = format_args!("TLS handshake failed: {e}");
-                        self.engine.handle_connect_failed(conn, now, ErrorKind::Tls, &msg);
+                        self.engine
+                            .handle_connect_failed(conn, now, ErrorKind::Tls, &msg);
                     } else {
                         self.engine.handle_error(conn, now, io_error_kind(&e), &e);
                     }
@@ -377,11 +420,14 @@ impl EventLoop {
                     return;
                 }
                 ReadOutcome::Tls(e) => {
-                    if let Some(message) = self.tls.as_ref().and_then(|t| fatal_message(&e, &t.host)) {
+                    if let Some(message) =
+                        self.tls.as_ref().and_then(|t| fatal_message(&e, &t.host))
+                    {
                         self.control.fail(message);
                     }
                     if handshaking {
-                        self.engine.handle_connect_failed(conn, now, ErrorKind::Tls, &e);
+                        self.engine
+                            .handle_connect_failed(conn, now, ErrorKind::Tls, &e);
                     } else {
                         self.engine.handle_error(conn, now, ErrorKind::Tls, &e);
                     }
@@ -403,10 +449,15 @@ impl EventLoop {
         }
         let s = self.engine.stats();
         let p99 = s.last_second().map_or(0, |r| r.p99_us);
-        self.control.live(self.index).publish(s.sent, s.completed, s.failed, self.engine.in_flight() as u64, p99);
+        self.control.live(self.index).publish(
+            s.sent,
+            s.completed,
+            s.failed,
+            self.engine.in_flight() as u64,
+            p99,
+        );
     }
 }
-
 
 /// One wait on `poll`; a signal interrupting it counts as a wakeup.
 fn poll_once(poll: &mut Poll, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
@@ -423,13 +474,22 @@ mod tests {
     #[test]
     fn receive_stamps_map_onto_the_monotonic_clock() {
         let now = Instant::now();
-        let clocks = Clocks { now, wall: Duration::from_secs(1_000_000) };
+        let clocks = Clocks {
+            now,
+            wall: Duration::from_secs(1_000_000),
+        };
         let ms = Duration::from_millis;
         assert_eq!(clocks.arrival(None), now);
         assert_eq!(clocks.arrival(Some(clocks.wall - ms(3))), now - ms(3));
         assert_eq!(clocks.arrival(Some(clocks.wall + ms(2))), now + ms(2));
         // A stamp far off means the wall clock was set: the read time stands in.
-        assert_eq!(clocks.arrival(Some(clocks.wall - Duration::from_secs(60))), now);
-        assert_eq!(clocks.arrival(Some(clocks.wall + Duration::from_secs(60))), now);
+        assert_eq!(
+            clocks.arrival(Some(clocks.wall - Duration::from_secs(60))),
+            now
+        );
+        assert_eq!(
+            clocks.arrival(Some(clocks.wall + Duration::from_secs(60))),
+            now
+        );
     }
 }

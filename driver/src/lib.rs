@@ -28,8 +28,8 @@ mod timer;
 mod tls;
 
 use std::net::SocketAddr;
-use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
 use std::time::Instant;
 
 pub use control::{Control, LiveSnapshot};
@@ -65,7 +65,11 @@ pub fn run(plan: RunPlan, control: Arc<Control>) -> Result<Stats, SetupError> {
     let gate = Arc::new(StartGate::new(plan.engines.len()));
     let mut handles = Vec::with_capacity(plan.engines.len());
     for (index, config) in plan.engines.into_iter().enumerate() {
-        let (template, control, gate) = (plan.template.clone(), Arc::clone(&control), Arc::clone(&gate));
+        let (template, control, gate) = (
+            plan.template.clone(),
+            Arc::clone(&control),
+            Arc::clone(&gate),
+        );
         let addr = plan.addr;
         let tls = plan.tls.clone();
         let log = plan.log.clone().map(event_loop::LogSink::new);

@@ -12,7 +12,10 @@ const RESERVED_FDS: u64 = 64;
 #[allow(clippy::unnecessary_cast)]
 pub fn ensure_fd_limit(users: usize) -> Result<(), SetupError> {
     let need = users as u64 + RESERVED_FDS;
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit writes into the struct we own.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         // Cannot tell; let the connects fail one by one if they must.
@@ -23,12 +26,18 @@ pub fn ensure_fd_limit(users: usize) -> Result<(), SetupError> {
     }
     let hard = lim.rlim_max as u64;
     if hard < need {
-        return Err(SetupError::TooManyUsers { users, max: hard.saturating_sub(RESERVED_FDS) });
+        return Err(SetupError::TooManyUsers {
+            users,
+            max: hard.saturating_sub(RESERVED_FDS),
+        });
     }
     lim.rlim_cur = need as libc::rlim_t;
     // SAFETY: setrlimit reads the struct we own.
     if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
-        return Err(SetupError::TooManyUsers { users, max: (lim.rlim_cur as u64).saturating_sub(RESERVED_FDS) });
+        return Err(SetupError::TooManyUsers {
+            users,
+            max: (lim.rlim_cur as u64).saturating_sub(RESERVED_FDS),
+        });
     }
     Ok(())
 }

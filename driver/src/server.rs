@@ -216,7 +216,8 @@ impl RunningServer {
     /// Shuts the server down, waits for its thread and returns its stats,
     /// or the error that ended it.
     pub fn stop(mut self) -> io::Result<ServeStats> {
-        self.join().unwrap_or_else(|| Err(io::Error::other("volley serve thread panicked")))
+        self.join()
+            .unwrap_or_else(|| Err(io::Error::other("volley serve thread panicked")))
     }
 
     /// Shuts down and joins; `None` if the thread panicked (or was joined).

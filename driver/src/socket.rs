@@ -30,7 +30,10 @@ pub(crate) enum ReadEvent<'b> {
     /// Plaintext bytes, with the kernel's receive timestamp of the last
     /// segment they came in (wall clock, since the Unix epoch), if it gave
     /// one.
-    Data { bytes: &'b [u8], arrived: Option<Duration> },
+    Data {
+        bytes: &'b [u8],
+        arrived: Option<Duration>,
+    },
 }
 
 /// A slot for one user's connection; empty while the user is disconnected.
@@ -100,7 +103,9 @@ impl Socket {
     /// documents: `take_error`, then `peer_addr`. For https, a confirmed
     /// connect starts the TLS handshake.
     pub(crate) fn check_connect(&mut self, now: Instant) -> ConnectCheck {
-        let Some(stream) = &self.stream else { return ConnectCheck::Pending };
+        let Some(stream) = &self.stream else {
+            return ConnectCheck::Pending;
+        };
         match stream.take_error() {
             Ok(Some(e)) | Err(e) => return ConnectCheck::Failed(e),
             Ok(None) => {}
@@ -154,7 +159,9 @@ impl Socket {
     }
 
     fn flush_tls(&mut self) -> io::Result<()> {
-        let (Some(stream), Some(tls)) = (&mut self.stream, &mut self.tls) else { return Ok(()) };
+        let (Some(stream), Some(tls)) = (&mut self.stream, &mut self.tls) else {
+            return Ok(());
+        };
         while tls.wants_write() {
             match tls.write_tls(stream) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -175,15 +182,31 @@ impl Socket {
     /// `read_tls`, then the records are processed and the plaintext handed
     /// over through `buf`. What arrived goes to `on`; how the pass ended is
     /// the result.
-    pub(crate) fn read(&mut self, buf: &mut [u8], on: &mut dyn FnMut(ReadEvent<'_>)) -> ReadOutcome {
-        let Some(stream) = &mut self.stream else { return ReadOutcome::WouldBlock };
-        let mut wire = StampedReader { fd: stream.as_raw_fd(), arrived: None };
+    pub(crate) fn read(
+        &mut self,
+        buf: &mut [u8],
+        on: &mut dyn FnMut(ReadEvent<'_>),
+    ) -> ReadOutcome {
+        let Some(stream) = &mut self.stream else {
+            return ReadOutcome::WouldBlock;
+        };
+        let mut wire = StampedReader {
+            fd: stream.as_raw_fd(),
+            arrived: None,
+        };
         let Some(tls) = &mut self.tls else {
             return match wire.read(buf) {
                 Ok(0) => ReadOutcome::Eof,
                 Ok(n) => {
-                    on(ReadEvent::Data { bytes: &buf[..n], arrived: wire.arrived });
-                    if n < buf.len() { ReadOutcome::Short } else { ReadOutcome::More }
+                    on(ReadEvent::Data {
+                        bytes: &buf[..n],
+                        arrived: wire.arrived,
+                    });
+                    if n < buf.len() {
+                        ReadOutcome::Short
+                    } else {
+                        ReadOutcome::More
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadOutcome::WouldBlock,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadOutcome::More,
@@ -214,7 +237,10 @@ impl Socket {
                     closed = true; // close_notify
                     break;
                 }
-                Ok(n) => on(ReadEvent::Data { bytes: &buf[..n], arrived: wire.arrived }),
+                Ok(n) => on(ReadEvent::Data {
+                    bytes: &buf[..n],
+                    arrived: wire.arrived,
+                }),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                     closed = true; // closed without close_notify
@@ -226,7 +252,11 @@ impl Socket {
         if let Err(e) = self.flush_tls() {
             return ReadOutcome::Error(e);
         }
-        if closed { ReadOutcome::Eof } else { ReadOutcome::More }
+        if closed {
+            ReadOutcome::Eof
+        } else {
+            ReadOutcome::More
+        }
     }
 }
 
@@ -251,7 +281,11 @@ fn enable_rx_timestamps(fd: RawFd) -> io::Result<()> {
             size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
-    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Reads a socket with `recvmsg`, keeping the receive timestamp that comes
@@ -267,7 +301,10 @@ impl Read for StampedReader {
         #[repr(C, align(8))]
         struct Control([u8; 64]);
         let mut control = Control([0; 64]);
-        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
         // SAFETY: an all-zero msghdr is valid (no name, no control).
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_iov = &mut iov;
@@ -326,9 +363,9 @@ pub(crate) fn connect_error_kind(e: &io::Error) -> ErrorKind {
 /// Classifies a failure on an established connection.
 pub(crate) fn io_error_kind(e: &io::Error) -> ErrorKind {
     match e.kind() {
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
-            ErrorKind::Reset
-        }
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => ErrorKind::Reset,
         io::ErrorKind::TimedOut => ErrorKind::Timeout,
         _ => ErrorKind::Io,
     }
@@ -342,7 +379,9 @@ mod tests {
     use super::*;
 
     fn wall() -> Duration {
-        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap()
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
     }
 
     #[test]
@@ -351,7 +390,10 @@ mod tests {
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (mut server, _) = listener.accept().unwrap();
         enable_rx_timestamps(client.as_raw_fd()).unwrap();
-        let mut reader = StampedReader { fd: client.as_raw_fd(), arrived: None };
+        let mut reader = StampedReader {
+            fd: client.as_raw_fd(),
+            arrived: None,
+        };
         let mut buf = [0; 64];
         // The kernel switches stamping on from a work queue, so the first
         // segments after enabling may come unstamped: wait for a stamp.
@@ -372,9 +414,16 @@ mod tests {
 
         assert_eq!(&buf[..n], b"HTTP/1.1 200 OK\r\n");
         let arrived = reader.arrived.expect("the kernel stamped the data");
-        assert!(arrived >= before, "stamped {arrived:?} before the write at {before:?}");
+        assert!(
+            arrived >= before,
+            "stamped {arrived:?} before the write at {before:?}"
+        );
         // Stamped on arrival, not when read 50 ms later.
-        assert!(after_read - arrived >= Duration::from_millis(40), "stamped {:?} before the read", after_read - arrived);
+        assert!(
+            after_read - arrived >= Duration::from_millis(40),
+            "stamped {:?} before the read",
+            after_read - arrived
+        );
     }
 
     #[test]
@@ -383,7 +432,10 @@ mod tests {
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (mut server, _) = listener.accept().unwrap();
         server.write_all(b"x").unwrap();
-        let mut reader = StampedReader { fd: client.as_raw_fd(), arrived: None };
+        let mut reader = StampedReader {
+            fd: client.as_raw_fd(),
+            arrived: None,
+        };
         let mut buf = [0; 8];
         assert_eq!(reader.read(&mut buf).unwrap(), 1);
         assert_eq!(reader.arrived, None);

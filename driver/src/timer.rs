@@ -25,7 +25,12 @@ impl SendTimer {
     /// A timer registered with each of `registries` under `token`.
     pub(crate) fn new(registries: &[&Registry], token: Token) -> io::Result<Self> {
         // SAFETY: plain syscall; the result is checked before use.
-        let raw = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) };
+        let raw = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
         if raw < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -47,13 +52,23 @@ impl SendTimer {
         // loop's `now`: the sends of this pass happened since, and a delay
         // counted from before them would fire that much late. A zero
         // it_value would disarm the timer: fire in 1 ns instead.
-        let d = at.saturating_duration_since(Instant::now()).max(Duration::from_nanos(1));
+        let d = at
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_nanos(1));
         let spec = libc::itimerspec {
-            it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
-            it_value: libc::timespec { tv_sec: d.as_secs() as libc::time_t, tv_nsec: d.subsec_nanos() as libc::c_long },
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: d.as_secs() as libc::time_t,
+                tv_nsec: d.subsec_nanos() as libc::c_long,
+            },
         };
         // SAFETY: `spec` is a valid itimerspec; the old value is not wanted.
-        if unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) } != 0 {
+        if unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) }
+            != 0
+        {
             return Err(io::Error::last_os_error());
         }
         self.armed = Some(at);

@@ -7,12 +7,14 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 
 /// How to set up TLS for an https target.
 #[derive(Clone, Debug, Default)]
@@ -56,7 +58,10 @@ impl Tls {
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsSetupError(format!("cannot set up TLS: {e}")))?;
         let mut config = if options.insecure {
-            builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAny(provider))).with_no_client_auth()
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
+                .with_no_client_auth()
         } else {
             let mut roots = RootCertStore::empty();
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -67,13 +72,21 @@ impl Tls {
                     .map_err(|e| TlsSetupError(format!("--cacert {shown}: cannot read it: {e}")))?;
                 let mut added = 0;
                 for cert in certs {
-                    let cert = cert.map_err(|e| TlsSetupError(format!("--cacert {shown}: not a PEM certificate bundle: {e}")))?;
-                    roots.add(cert.clone()).map_err(|e| TlsSetupError(format!("--cacert {shown}: unusable certificate: {e}")))?;
+                    let cert = cert.map_err(|e| {
+                        TlsSetupError(format!(
+                            "--cacert {shown}: not a PEM certificate bundle: {e}"
+                        ))
+                    })?;
+                    roots.add(cert.clone()).map_err(|e| {
+                        TlsSetupError(format!("--cacert {shown}: unusable certificate: {e}"))
+                    })?;
                     pinned.push(cert);
                     added += 1;
                 }
                 if added == 0 {
-                    return Err(TlsSetupError(format!("--cacert {shown}: no certificate found; expected PEM (-----BEGIN CERTIFICATE-----)")));
+                    return Err(TlsSetupError(format!(
+                        "--cacert {shown}: no certificate found; expected PEM (-----BEGIN CERTIFICATE-----)"
+                    )));
                 }
             }
             if pinned.is_empty() {
@@ -81,7 +94,9 @@ impl Tls {
             } else {
                 let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
                     .build()
-                    .map_err(|e| TlsSetupError(format!("cannot set up certificate verification: {e}")))?;
+                    .map_err(|e| {
+                        TlsSetupError(format!("cannot set up certificate verification: {e}"))
+                    })?;
                 builder
                     .dangerous()
                     .with_custom_certificate_verifier(Arc::new(RootsOrPinned { webpki, pinned }))
@@ -89,9 +104,17 @@ impl Tls {
             }
         };
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let server_name = ServerName::try_from(options.server_name.clone())
-            .map_err(|_| TlsSetupError(format!("--url: {:?} is not a valid TLS server name", options.server_name)))?;
-        Ok(Self { config: Arc::new(config), server_name, host: options.server_name.clone() })
+        let server_name = ServerName::try_from(options.server_name.clone()).map_err(|_| {
+            TlsSetupError(format!(
+                "--url: {:?} is not a valid TLS server name",
+                options.server_name
+            ))
+        })?;
+        Ok(Self {
+            config: Arc::new(config),
+            server_name,
+            host: options.server_name.clone(),
+        })
     }
 
     pub(crate) fn connection(&self) -> Result<rustls::ClientConnection, rustls::Error> {
@@ -102,11 +125,17 @@ impl Tls {
 /// A TLS failure that will fail every connection alike, so the run ends at
 /// once with this message instead of counting thousands of copies.
 pub(crate) fn fatal_message(e: &rustls::Error, host: &str) -> Option<String> {
-    let rustls::Error::InvalidCertificate(c) = e else { return None };
+    let rustls::Error::InvalidCertificate(c) = e else {
+        return None;
+    };
     let reason = match c {
         CertificateError::UnknownIssuer => "it is signed by an unknown issuer".to_string(),
-        CertificateError::Expired | CertificateError::ExpiredContext { .. } => "it has expired".to_string(),
-        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => "it is not valid yet".to_string(),
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+            "it has expired".to_string()
+        }
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            "it is not valid yet".to_string()
+        }
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
             format!("it is not valid for the name {host:?}")
         }
@@ -150,9 +179,22 @@ impl ServerCertVerifier for RootsOrPinned {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+        match self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
             Ok(v) => Ok(v),
-            Err(_) if self.pinned.iter().any(|c| c.as_ref() == end_entity.as_ref()) => Ok(ServerCertVerified::assertion()),
+            Err(_)
+                if self
+                    .pinned
+                    .iter()
+                    .any(|c| c.as_ref() == end_entity.as_ref()) =>
+            {
+                Ok(ServerCertVerified::assertion())
+            }
             Err(e) => Err(e),
         }
     }
@@ -203,7 +245,12 @@ impl ServerCertVerifier for AcceptAny {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -212,7 +259,12 @@ impl ServerCertVerifier for AcceptAny {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

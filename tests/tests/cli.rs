@@ -10,7 +10,11 @@ use support::volley_bin;
 use volley_driver::server::{ServeConfig, Server};
 
 fn volley(args: &[&str]) -> Output {
-    Command::new(volley_bin()).args(args).stdin(Stdio::null()).output().expect("run volley")
+    Command::new(volley_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run volley")
 }
 
 fn text(b: &[u8]) -> String {
@@ -29,18 +33,116 @@ fn target() -> volley_driver::server::RunningServer {
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
     let cases: &[(&[&str], &str)] = &[
-        (&["--url", "http://127.0.0.1:1/", "--rps", "0", "--users", "5"], "--rps"),
-        (&["--url", "http://127.0.0.1:1/", "--rps", "-3", "--users", "5"], "--rps"),
-        (&["--url", "http://127.0.0.1:1/", "--rps", "10", "--users", "0"], "--users"),
-        (&["--url", "http://127.0.0.1:1/", "--rps", "10", "--users", "2", "-d", "soon"], "--duration"),
-        (&["--url", "ftp://127.0.0.1/", "--rps", "10", "--users", "2"], "--url"),
-        (&["--url", "http://", "--rps", "10", "--users", "2"], "--url"),
-        (&["--url", "http://127.0.0.1:1/", "--rps", "10", "--users", "2", "-H", "nocolon"], "--header"),
-        (&["--url", "http://127.0.0.1:1/", "--rps", "10", "--users", "2", "--body-file", "/no/such/file"], "--body-file"),
-        (&["--url", "http://127.0.0.1:1/", "--rps", "10", "--users", "2", "--threads", "zero"], "--threads"),
-        (&["--url", "http://127.0.0.1:1/", "--rps", "10", "--users", "2", "--frobnicate"], "--frobnicate"),
+        (
+            &["--url", "http://127.0.0.1:1/", "--rps", "0", "--users", "5"],
+            "--rps",
+        ),
+        (
+            &[
+                "--url",
+                "http://127.0.0.1:1/",
+                "--rps",
+                "-3",
+                "--users",
+                "5",
+            ],
+            "--rps",
+        ),
+        (
+            &[
+                "--url",
+                "http://127.0.0.1:1/",
+                "--rps",
+                "10",
+                "--users",
+                "0",
+            ],
+            "--users",
+        ),
+        (
+            &[
+                "--url",
+                "http://127.0.0.1:1/",
+                "--rps",
+                "10",
+                "--users",
+                "2",
+                "-d",
+                "soon",
+            ],
+            "--duration",
+        ),
+        (
+            &["--url", "ftp://127.0.0.1/", "--rps", "10", "--users", "2"],
+            "--url",
+        ),
+        (
+            &["--url", "http://", "--rps", "10", "--users", "2"],
+            "--url",
+        ),
+        (
+            &[
+                "--url",
+                "http://127.0.0.1:1/",
+                "--rps",
+                "10",
+                "--users",
+                "2",
+                "-H",
+                "nocolon",
+            ],
+            "--header",
+        ),
+        (
+            &[
+                "--url",
+                "http://127.0.0.1:1/",
+                "--rps",
+                "10",
+                "--users",
+                "2",
+                "--body-file",
+                "/no/such/file",
+            ],
+            "--body-file",
+        ),
+        (
+            &[
+                "--url",
+                "http://127.0.0.1:1/",
+                "--rps",
+                "10",
+                "--users",
+                "2",
+                "--threads",
+                "zero",
+            ],
+            "--threads",
+        ),
+        (
+            &[
+                "--url",
+                "http://127.0.0.1:1/",
+                "--rps",
+                "10",
+                "--users",
+                "2",
+                "--frobnicate",
+            ],
+            "--frobnicate",
+        ),
         (&["--url", "http://127.0.0.1:1/", "--users", "2"], "--rps"),
-        (&["--url", "http://127.0.0.1:1/", "--rps", "10", "--users", "99999999999"], "--users"),
+        (
+            &[
+                "--url",
+                "http://127.0.0.1:1/",
+                "--rps",
+                "10",
+                "--users",
+                "99999999999",
+            ],
+            "--users",
+        ),
     ];
     for (args, flag) in cases {
         let out = volley(args);
@@ -56,7 +158,15 @@ fn bad_input_is_one_line_and_exit_2() {
 
 #[test]
 fn unresolvable_host_exits_1_with_one_line() {
-    let out = volley(&["--url", "http://no-such-host.invalid/", "--rps", "10", "--users", "2", "-q"]);
+    let out = volley(&[
+        "--url",
+        "http://no-such-host.invalid/",
+        "--rps",
+        "10",
+        "--users",
+        "2",
+        "-q",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -65,13 +175,23 @@ fn unresolvable_host_exits_1_with_one_line() {
 
 #[test]
 fn closed_port_reports_refusals_and_exits_1_promptly() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}/");
     volley_bin(); // build outside the timed part
     let start = Instant::now();
-    let out = volley(&["--url", &url, "--rps", "50", "--users", "3", "-d", "1", "-q"]);
+    let out = volley(&[
+        "--url", &url, "--rps", "50", "--users", "3", "-d", "1", "-q",
+    ]);
     // SPEC: ends within the duration plus a second; generous for a busy machine.
-    assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        start.elapsed()
+    );
     assert_eq!(out.status.code(), Some(1));
     let report = text(&out.stdout);
     assert!(report.contains("connect refused"), "{report}");
@@ -82,7 +202,9 @@ fn closed_port_reports_refusals_and_exits_1_promptly() {
 fn text_report_has_every_section_in_order() {
     let server = target();
     let url = format!("http://{}/x", server.addr());
-    let out = volley(&["--url", &url, "--rps", "400", "--users", "8", "-d", "1", "-q"]);
+    let out = volley(&[
+        "--url", &url, "--rps", "400", "--users", "8", "-d", "1", "-q",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let report = text(&out.stdout);
     let mut at = 0;
@@ -107,24 +229,63 @@ fn text_report_has_every_section_in_order() {
         "\nWarnings",
         "5xx",
     ] {
-        let found = report[at..].find(section).unwrap_or_else(|| panic!("{section:?} missing after offset {at}:\n{report}"));
+        let found = report[at..]
+            .find(section)
+            .unwrap_or_else(|| panic!("{section:?} missing after offset {at}:\n{report}"));
         at += found;
     }
-    assert!(report.contains(" 360 ") && report.contains(" 40 "), "9:1 mix of 400:\n{report}");
+    assert!(
+        report.contains(" 360 ") && report.contains(" 40 "),
+        "9:1 mix of 400:\n{report}"
+    );
 }
 
 #[test]
 fn json_report_keeps_the_contract() {
     let server = target();
     let url = format!("http://{}/", server.addr());
-    let out = volley(&[&url, "--rps", "200", "--users", "4", "-d", "1", "-o", "json", "-q"]);
+    let out = volley(&[
+        &url, "--rps", "200", "--users", "4", "-d", "1", "-o", "json", "-q",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
     for (section, keys) in [
-        ("run", &["method", "url", "duration_s", "target_rps", "users", "threads"][..]),
-        ("requests", &["scheduled", "sent", "completed", "failed", "unfinished", "unsent", "achieved_rps"]),
-        ("latency_us", &["mean", "stdev", "min", "p50", "p90", "p95", "p99", "p99_9", "max"]),
-        ("service_time_us", &["mean", "stdev", "min", "p50", "p90", "p95", "p99", "p99_9", "max"]),
+        (
+            "run",
+            &[
+                "method",
+                "url",
+                "duration_s",
+                "target_rps",
+                "users",
+                "threads",
+            ][..],
+        ),
+        (
+            "requests",
+            &[
+                "scheduled",
+                "sent",
+                "completed",
+                "failed",
+                "unfinished",
+                "unsent",
+                "achieved_rps",
+            ],
+        ),
+        (
+            "latency_us",
+            &[
+                "mean", "stdev", "min", "p50", "p90", "p95", "p99", "p99_9", "max",
+            ],
+        ),
+        (
+            "service_time_us",
+            &[
+                "mean", "stdev", "min", "p50", "p90", "p95", "p99", "p99_9", "max",
+            ],
+        ),
         ("bytes", &["received", "sent"]),
     ] {
         for k in keys {
@@ -134,15 +295,23 @@ fn json_report_keeps_the_contract() {
     let r = &v["requests"];
     let n = |k: &str| r[k].as_u64().unwrap();
     assert_eq!(n("scheduled"), 200);
-    assert_eq!(n("scheduled"), n("completed") + n("failed") + n("unfinished") + n("unsent"));
-    assert_eq!(v["status"]["200"].as_u64().unwrap() + v["status"]["503"].as_u64().unwrap(), n("completed"));
+    assert_eq!(
+        n("scheduled"),
+        n("completed") + n("failed") + n("unfinished") + n("unsent")
+    );
+    assert_eq!(
+        v["status"]["200"].as_u64().unwrap() + v["status"]["503"].as_u64().unwrap(),
+        n("completed")
+    );
     assert_eq!(v["errors"]["timeout"].as_u64(), Some(0));
     assert_eq!(v["errors"]["connect_refused"].as_u64(), Some(0));
     assert!(v["thresholds"].is_array());
     assert_eq!(v["run"]["target_rps"].as_f64(), Some(200.0));
     assert_eq!(v["run"]["method"], "GET");
 
-    let out = volley(&[&url, "--rps", "max", "--users", "2", "-n", "50", "-o", "json", "-q"]);
+    let out = volley(&[
+        &url, "--rps", "max", "--users", "2", "-n", "50", "-o", "json", "-q",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["run"]["target_rps"].is_null());
     assert_eq!(v["requests"]["completed"].as_u64(), Some(50));
@@ -153,7 +322,20 @@ fn post_with_body_and_headers_reaches_the_server() {
     let server = target();
     let url = format!("http://{}/submit", server.addr());
     let out = volley(&[
-        &url, "--rps", "max", "-c", "1", "-n", "5", "-m", "post", "--body", "{\"a\":1}", "-H", "Content-Type: application/json", "-q",
+        &url,
+        "--rps",
+        "max",
+        "-c",
+        "1",
+        "-n",
+        "5",
+        "-m",
+        "post",
+        "--body",
+        "{\"a\":1}",
+        "-H",
+        "Content-Type: application/json",
+        "-q",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("POST http://"));
@@ -183,14 +365,20 @@ fn interrupt_ends_early_and_still_reports() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     // 60 s planned; stopping early is the point, the bound is generous.
     assert!(start.elapsed() < Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let report = text(&out.stdout);
-    assert!(report.contains("Status codes") && report.contains("200 OK"), "{report}");
+    assert!(
+        report.contains("Status codes") && report.contains("200 OK"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -198,16 +386,36 @@ fn log_has_one_row_per_request_on_the_schedule() {
     let server = target();
     let url = format!("http://{}/", server.addr());
     let path = std::env::temp_dir().join(format!("volley-log-{}.csv", std::process::id()));
-    let out = volley(&[&url, "--rps", "500", "-c", "6", "-d", "1", "--threads", "2", "-q", "-o", "json", "--log", path.to_str().unwrap()]);
+    let out = volley(&[
+        &url,
+        "--rps",
+        "500",
+        "-c",
+        "6",
+        "-d",
+        "1",
+        "--threads",
+        "2",
+        "-q",
+        "-o",
+        "json",
+        "--log",
+        path.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let csv = std::fs::read_to_string(&path).unwrap();
     let _ = std::fs::remove_file(&path);
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("index,intended_us,sent_us,done_us,latency_us,service_us,status,bytes_in,error"));
+    assert_eq!(
+        lines.next(),
+        Some("index,intended_us,sent_us,done_us,latency_us,service_us,status,bytes_in,error")
+    );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     let r = &v["requests"];
-    let ended = r["completed"].as_u64().unwrap() + r["failed"].as_u64().unwrap() + r["unfinished"].as_u64().unwrap();
+    let ended = r["completed"].as_u64().unwrap()
+        + r["failed"].as_u64().unwrap()
+        + r["unfinished"].as_u64().unwrap();
     assert_eq!(rows.len() as u64, ended);
     // Every scheduled index once, each intended exactly index × 2 ms.
     let mut seen: Vec<u64> = rows.iter().map(|f| f[0].parse().unwrap()).collect();

@@ -3,8 +3,8 @@
 //! cap, and a clock that goes backwards. Every scheduled request must be
 //! accounted for exactly once (SPEC §2) in each case.
 
-use volley_tests::assert_accounted;
 use std::time::Duration;
+use volley_tests::assert_accounted;
 
 use volley_core::{Config, ConnId, ErrorKind, MAX_HEAD_BYTES, MAX_HEADERS, Rate, Stats};
 use volley_tests::fake_server::{Connect, OK, Pieces, Reply, Script};
@@ -44,7 +44,6 @@ fn errors(s: &Stats, kind: ErrorKind) -> u64 {
 fn example(s: &Stats, kind: ErrorKind) -> Option<&str> {
     s.examples.0[kind.index()].as_deref()
 }
-
 
 /// Five requests from one user; the server answers the second with `bad`
 /// (cut into `pieces`) and the rest with a good 200. The bad one must fail

@@ -11,7 +11,6 @@
 
 mod support;
 
-use volley_tests::assert_accounted;
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
@@ -21,6 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use volley_tests::assert_accounted;
 
 use support::{RawServer, answer_all, read_request, volley_bin};
 use volley_core::{Config, ErrorKind, MAX_DRAIN, Rate, RequestSpec, RequestTemplate, Stats};
@@ -91,7 +91,6 @@ fn run(addr: SocketAddr, config: Config) -> Stats {
     assert_accounted(&stats);
     stats
 }
-
 
 fn count(s: &Stats, kind: ErrorKind) -> u64 {
     s.errors[kind.index()]
@@ -243,7 +242,12 @@ fn keep_alive_connections_closed_while_idle_cost_no_request() {
     });
     // (`run` prints the counts.)
     let stats = run(server.addr, config(2, 100.0, 1000, 2000));
-    assert!(stats.failed <= 5, "{} of {} failed", stats.failed, stats.scheduled);
+    assert!(
+        stats.failed <= 5,
+        "{} of {} failed",
+        stats.failed,
+        stats.scheduled
+    );
     assert!(stats.scheduled >= 95);
     // Every request needed a connection of its own.
     assert!(stats.connections >= stats.completed);

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{answer_all, read_request, RawServer};
+use support::{RawServer, answer_all, read_request};
 use volley_core::{Config, ErrorKind, Rate, RequestSpec, RequestTemplate, Stats};
 use volley_driver::server::{ServeConfig, Server};
 use volley_driver::{Control, RunPlan};
@@ -27,7 +27,13 @@ fn template(addr: SocketAddr, close: bool) -> RequestTemplate {
 fn run(addr: SocketAddr, config: Config, threads: usize) -> Stats {
     let engines = config.split(threads);
     let control = Arc::new(Control::new(engines.len()));
-    let plan = RunPlan { addr, template: template(addr, !config.keep_alive), tls: None, log: None, engines };
+    let plan = RunPlan {
+        addr,
+        template: template(addr, !config.keep_alive),
+        tls: None,
+        log: None,
+        engines,
+    };
     volley_driver::run(plan, control).unwrap()
 }
 
@@ -44,13 +50,21 @@ fn count(s: &Stats, kind: ErrorKind) -> u64 {
 }
 
 fn serve(config: ServeConfig) -> volley_driver::server::RunningServer {
-    Server::spawn(ServeConfig { listen: "127.0.0.1:0".parse().unwrap(), ..config }).unwrap()
+    Server::spawn(ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..config
+    })
+    .unwrap()
 }
 
 #[test]
 fn fixed_rate_against_the_builtin_server_is_exact() {
     let server = serve(ServeConfig::default());
-    let stats = run(server.addr(), config(10, Rate::per_second(500.0).unwrap(), 1000), 1);
+    let stats = run(
+        server.addr(),
+        config(10, Rate::per_second(500.0).unwrap(), 1000),
+        1,
+    );
     assert_eq!(stats.scheduled, 500);
     assert_eq!(stats.completed, 500, "{stats:?}");
     assert_eq!(stats.failed + stats.unsent + stats.unfinished, 0);
@@ -66,8 +80,15 @@ fn fixed_rate_against_the_builtin_server_is_exact() {
 
 #[test]
 fn threads_split_the_schedule_exactly_and_merge() {
-    let server = serve(ServeConfig { statuses: vec![(200, 3), (500, 1)], ..ServeConfig::default() });
-    let stats = run(server.addr(), config(8, Rate::per_second(1000.0).unwrap(), 1000), 2);
+    let server = serve(ServeConfig {
+        statuses: vec![(200, 3), (500, 1)],
+        ..ServeConfig::default()
+    });
+    let stats = run(
+        server.addr(),
+        config(8, Rate::per_second(1000.0).unwrap(), 1000),
+        2,
+    );
     assert_eq!(stats.scheduled, 1000);
     assert_eq!(stats.completed, 1000, "{stats:?}");
     assert!(stats.identity_holds());
@@ -82,7 +103,10 @@ fn max_rate_with_a_request_limit_stops_at_exactly_n() {
     let mut c = config(7, Rate::Max, 10_000);
     c.max_requests = Some(1234);
     let stats = run(server.addr(), c, 2);
-    assert_eq!((stats.scheduled, stats.sent, stats.completed), (1234, 1234, 1234));
+    assert_eq!(
+        (stats.scheduled, stats.sent, stats.completed),
+        (1234, 1234, 1234)
+    );
     assert_eq!(server.stop().unwrap().requests, 1234);
 }
 
@@ -94,14 +118,21 @@ fn no_keepalive_opens_a_connection_per_request() {
     let stats = run(server.addr(), c, 1);
     assert_eq!(stats.completed, 100, "{stats:?}");
     // The users' first connections were opened before t0, then one per request.
-    assert!(stats.connections >= 100 && stats.connections <= 104, "{}", stats.connections);
+    assert!(
+        stats.connections >= 100 && stats.connections <= 104,
+        "{}",
+        stats.connections
+    );
     assert_eq!(server.stop().unwrap().requests, 100);
 }
 
 #[test]
 fn closed_port_counts_connect_refused_and_ends_on_time() {
     // Bind then drop a listener: nothing listens on that port now.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let start = std::time::Instant::now();
     let stats = run(addr, config(5, Rate::per_second(100.0).unwrap(), 1000), 1);
     assert!(start.elapsed() < Duration::from_secs(15));
@@ -119,10 +150,17 @@ fn server_that_closes_without_answering_costs_closed_early() {
     let server = RawServer::start(|mut s| {
         let _ = read_request(&mut s);
     });
-    let stats = run(server.addr, config(3, Rate::per_second(100.0).unwrap(), 500), 1);
+    let stats = run(
+        server.addr,
+        config(3, Rate::per_second(100.0).unwrap(), 500),
+        1,
+    );
     assert_eq!(stats.scheduled, 50);
     assert_eq!(stats.completed, 0);
-    assert_eq!(count(&stats, ErrorKind::ClosedEarly) + count(&stats, ErrorKind::Reset), stats.failed);
+    assert_eq!(
+        count(&stats, ErrorKind::ClosedEarly) + count(&stats, ErrorKind::Reset),
+        stats.failed
+    );
     assert!(stats.failed > 0);
     assert!(stats.identity_holds(), "{stats:?}");
 }
@@ -130,21 +168,38 @@ fn server_that_closes_without_answering_costs_closed_early() {
 #[test]
 fn garbage_is_a_malformed_response() {
     let server = RawServer::start(|s| answer_all(s, b"SSH-2.0-OpenSSH_9.2\r\n\r\n"));
-    let stats = run(server.addr, config(2, Rate::per_second(100.0).unwrap(), 300), 1);
+    let stats = run(
+        server.addr,
+        config(2, Rate::per_second(100.0).unwrap(), 300),
+        1,
+    );
     assert_eq!(stats.completed, 0);
     assert_eq!(count(&stats, ErrorKind::Malformed), stats.failed);
-    assert_eq!(stats.failed + stats.unsent + stats.unfinished, stats.scheduled);
-    assert!(stats.examples.0[ErrorKind::Malformed.index()].as_deref().unwrap().contains("invalid"));
+    assert_eq!(
+        stats.failed + stats.unsent + stats.unfinished,
+        stats.scheduled
+    );
+    assert!(
+        stats.examples.0[ErrorKind::Malformed.index()]
+            .as_deref()
+            .unwrap()
+            .contains("invalid")
+    );
 }
 
 #[test]
 fn connection_close_after_each_response_reconnects() {
     let server = RawServer::start(|mut s| {
         if read_request(&mut s) {
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
         }
     });
-    let stats = run(server.addr, config(2, Rate::per_second(100.0).unwrap(), 300), 1);
+    let stats = run(
+        server.addr,
+        config(2, Rate::per_second(100.0).unwrap(), 300),
+        1,
+    );
     assert_eq!(stats.completed, 30, "{stats:?}");
     assert!(stats.connections >= 30);
 }
@@ -154,7 +209,11 @@ fn chunked_and_close_delimited_bodies_complete() {
     let chunked = RawServer::start(|s| {
         answer_all(s, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;a=b\r\nwiki\r\n0\r\nX-T: 1\r\n\r\n")
     });
-    let stats = run(chunked.addr, config(2, Rate::per_second(100.0).unwrap(), 200), 1);
+    let stats = run(
+        chunked.addr,
+        config(2, Rate::per_second(100.0).unwrap(), 200),
+        1,
+    );
     assert_eq!((stats.completed, stats.failed), (20, 0), "{stats:?}");
 
     let until_close = RawServer::start(|mut s| {
@@ -162,15 +221,17 @@ fn chunked_and_close_delimited_bodies_complete() {
             let _ = s.write_all(b"HTTP/1.0 200 OK\r\n\r\nbody until close");
         }
     });
-    let stats = run(until_close.addr, config(2, Rate::per_second(100.0).unwrap(), 200), 1);
+    let stats = run(
+        until_close.addr,
+        config(2, Rate::per_second(100.0).unwrap(), 200),
+        1,
+    );
     assert_eq!((stats.completed, stats.failed), (20, 0), "{stats:?}");
 }
 
 #[test]
 fn a_silent_server_times_out() {
-    let server = RawServer::start(|mut s| {
-        while read_request(&mut s) {}
-    });
+    let server = RawServer::start(|mut s| while read_request(&mut s) {});
     let mut c = config(2, Rate::per_second(20.0).unwrap(), 300);
     c.timeout = Duration::from_millis(200);
     let stats = run(server.addr, c, 1);
@@ -182,7 +243,10 @@ fn a_silent_server_times_out() {
 
 #[test]
 fn stop_ends_the_run_early_with_every_request_counted() {
-    let server = serve(ServeConfig { delay: Duration::from_millis(5), ..ServeConfig::default() });
+    let server = serve(ServeConfig {
+        delay: Duration::from_millis(5),
+        ..ServeConfig::default()
+    });
     let c = config(5, Rate::per_second(200.0).unwrap(), 30_000);
     let engines = c.split(1);
     let control = Arc::new(Control::new(engines.len()));
@@ -192,11 +256,21 @@ fn stop_ends_the_run_early_with_every_request_counted() {
         stopper.stop();
     });
     let start = std::time::Instant::now();
-    let plan = RunPlan { addr: server.addr(), template: template(server.addr(), false), tls: None, log: None, engines };
+    let plan = RunPlan {
+        addr: server.addr(),
+        template: template(server.addr(), false),
+        tls: None,
+        log: None,
+        engines,
+    };
     let stats = volley_driver::run(plan, control).unwrap();
     t.join().unwrap();
     assert!(start.elapsed() < Duration::from_secs(25));
-    assert!(stats.scheduled > 0 && stats.scheduled < 1000, "{}", stats.scheduled);
+    assert!(
+        stats.scheduled > 0 && stats.scheduled < 1000,
+        "{}",
+        stats.scheduled
+    );
     assert!(stats.identity_holds(), "{stats:?}");
     assert_eq!(stats.failed, 0);
 }

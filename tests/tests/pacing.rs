@@ -2,8 +2,8 @@
 //! ramp-up, `--requests`, coordinated omission under a stall, and a backlog
 //! when there are too few users. Virtual time makes every count exact.
 
-use volley_tests::assert_accounted;
 use std::time::Duration;
+use volley_tests::assert_accounted;
 
 use volley_core::{Config, Rate, Stats};
 use volley_tests::assert_all_equivalent;
@@ -28,7 +28,6 @@ fn config(users: usize, rate: Rate, duration: Duration) -> Config {
 fn us(d: Duration) -> u64 {
     d.as_micros() as u64
 }
-
 
 #[test]
 fn fixed_rate_is_exact() {
@@ -305,7 +304,11 @@ fn a_send_counts_from_when_the_driver_takes_it() {
     }
     assert_eq!(engine.poll_output(at(2_600)), None);
     for &c in &taken {
-        engine.handle_data(c, at(3_000), b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        engine.handle_data(
+            c,
+            at(3_000),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        );
     }
 
     let s = engine.stats();
@@ -328,8 +331,12 @@ fn a_connect_counts_from_when_the_driver_takes_it() {
     let mut engine = Engine::new(c, get(), epoch);
     // The first connect is taken at once, the second 4 s later (a slow
     // port search, a loop busy with thousands of others).
-    let Some(Output::Connect(a)) = engine.poll_output(at(0)) else { panic!("a connect") };
-    let Some(Output::Connect(b)) = engine.poll_output(at(4_000)) else { panic!("a connect") };
+    let Some(Output::Connect(a)) = engine.poll_output(at(0)) else {
+        panic!("a connect")
+    };
+    let Some(Output::Connect(b)) = engine.poll_output(at(4_000)) else {
+        panic!("a connect")
+    };
     engine.handle_connected(a, at(1));
 
     // 5.5 s after the queueing, b has been connecting for 1.5 s only.
@@ -340,5 +347,9 @@ fn a_connect_counts_from_when_the_driver_takes_it() {
     assert!(engine.is_ready());
     let s = engine.stats();
     assert_eq!(s.connect.min(), 1_000);
-    assert!(s.connect.equivalent(s.connect.max(), 1_600_000), "max {}", s.connect.max());
+    assert!(
+        s.connect.equivalent(s.connect.max(), 1_600_000),
+        "max {}",
+        s.connect.max()
+    );
 }

@@ -616,7 +616,11 @@ fn four_shards_make_the_single_schedule() {
         for line in csv.lines().skip(1) {
             let f: Vec<&str> = line.split(',').collect();
             let (index, intended): (u64, u64) = (f[0].parse().unwrap(), f[1].parse().unwrap());
-            assert_eq!(index % 4, i as u64, "shard {i} logged another shard's request: {line}");
+            assert_eq!(
+                index % 4,
+                i as u64,
+                "shard {i} logged another shard's request: {line}"
+            );
             due.push((index, intended));
             if !f[6].is_empty() {
                 from_logs.saturating_record(f[4].parse().unwrap());
@@ -632,7 +636,10 @@ fn four_shards_make_the_single_schedule() {
     for (key, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("max", 100.0)] {
         let logged = from_logs.value_at_percentile(p);
         let reported = u(&merged["latency_us"][key]);
-        assert!(from_logs.equivalent(logged, reported), "{key}: logs {logged} µs, merge {reported} µs");
+        assert!(
+            from_logs.equivalent(logged, reported),
+            "{key}: logs {logged} µs, merge {reported} µs"
+        );
     }
 
     // Three of four: merged, with a note that one is missing.

@@ -7,8 +7,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -30,12 +30,15 @@ fn pki(names: &[&str], expired: bool) -> Pki {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "volley test CA");
+    ca.distinguished_name
+        .push(DnType::CommonName, "volley test CA");
     let ca_cert = ca.self_signed(&ca_key).unwrap();
 
     let key = KeyPair::generate().unwrap();
-    let mut leaf = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
-    leaf.subject_alt_names.push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    let mut leaf =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+    leaf.subject_alt_names
+        .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
     if expired {
         leaf.not_before = rcgen::date_time_ymd(2001, 1, 1);
         leaf.not_after = rcgen::date_time_ymd(2002, 1, 1);
@@ -72,7 +75,11 @@ struct TlsServer {
 }
 
 impl TlsServer {
-    fn start(pki: &Pki, versions: &[&'static SupportedProtocolVersion], behaviour: Behaviour) -> Self {
+    fn start(
+        pki: &Pki,
+        versions: &[&'static SupportedProtocolVersion],
+        behaviour: Behaviour,
+    ) -> Self {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(versions)
@@ -98,7 +105,11 @@ impl TlsServer {
                 }
             }
         });
-        Self { addr, stop, accept: Some(accept) }
+        Self {
+            addr,
+            stop,
+            accept: Some(accept),
+        }
     }
 }
 
@@ -119,7 +130,9 @@ fn serve(mut sock: TcpStream, config: Arc<ServerConfig>, behaviour: Behaviour) {
         let _ = sock.read(&mut hello);
         return;
     }
-    let Ok(conn) = ServerConnection::new(config) else { return };
+    let Ok(conn) = ServerConnection::new(config) else {
+        return;
+    };
     let mut tls = rustls::StreamOwned::new(conn, sock);
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -131,7 +144,11 @@ fn serve(mut sock: TcpStream, config: Arc<ServerConfig>, behaviour: Behaviour) {
         if head.ends_with(b"\r\n\r\n") {
             head.clear();
             let close = false;
-            if tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").is_err() || close {
+            if tls
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .is_err()
+                || close
+            {
                 return;
             }
         }
@@ -139,7 +156,11 @@ fn serve(mut sock: TcpStream, config: Arc<ServerConfig>, behaviour: Behaviour) {
 }
 
 fn volley(args: &[&str]) -> Output {
-    Command::new(volley_bin()).args(args).stdin(Stdio::null()).output().expect("run volley")
+    Command::new(volley_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run volley")
 }
 
 fn text(b: &[u8]) -> String {
@@ -155,14 +176,30 @@ fn trusted_with_cacert_and_refused_without() {
     let server = TlsServer::start(&pki, BOTH, Behaviour::Answer);
     let url = format!("https://localhost:{}/", server.addr.port());
 
-    let out = volley(&[&url, "--rps", "100", "-c", "4", "-d", "1", "-q", "-o", "json", "--cacert", ca.to_str().unwrap()]);
+    let out = volley(&[
+        &url,
+        "--rps",
+        "100",
+        "-c",
+        "4",
+        "-d",
+        "1",
+        "-q",
+        "-o",
+        "json",
+        "--cacert",
+        ca.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["requests"]["completed"].as_u64(), Some(100), "{v}");
     assert_eq!(v["status"]["200"].as_u64(), Some(100));
     // One shared session cache: a user that connects a moment after another
     // finished its handshake may resume it.
-    let (full, resumed) = (v["connections"]["tls_full"].as_u64().unwrap(), v["connections"]["tls_resumed"].as_u64().unwrap());
+    let (full, resumed) = (
+        v["connections"]["tls_full"].as_u64().unwrap(),
+        v["connections"]["tls_resumed"].as_u64().unwrap(),
+    );
     assert_eq!(full + resumed, 4, "{v}");
     assert!(full >= 1);
     assert_eq!(v["tls_handshake_us"]["count"].as_u64(), Some(4));
@@ -171,19 +208,30 @@ fn trusted_with_cacert_and_refused_without() {
     volley_bin();
     let start = Instant::now();
     let out = volley(&[&url, "--rps", "100", "-c", "4", "-d", "30", "-q"]);
-    assert!(start.elapsed() < Duration::from_secs(10), "a rejected certificate must end the run at once");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "a rejected certificate must end the run at once"
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("unknown issuer") && err.contains("--cacert") && err.contains("--insecure"), "{err}");
-    assert!(out.stdout.is_empty(), "no report of identical errors: {}", text(&out.stdout));
+    assert!(
+        err.contains("unknown issuer") && err.contains("--cacert") && err.contains("--insecure"),
+        "{err}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "no report of identical errors: {}",
+        text(&out.stdout)
+    );
 }
 
 /// A self-signed server certificate (itself a CA, as `openssl req -x509`
 /// makes them), given to --cacert as it is.
 fn self_signed(names: &[&str]) -> Pki {
     let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+    let mut params =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let cert = params.self_signed(&key).unwrap();
     Pki {
@@ -199,13 +247,35 @@ fn a_self_signed_certificate_given_to_cacert_is_trusted() {
     let ca = write_ca(&pki, "selfsigned");
     let server = TlsServer::start(&pki, BOTH, Behaviour::Answer);
     let url = format!("https://localhost:{}/", server.addr.port());
-    let out = volley(&[&url, "--rps", "50", "-c", "2", "-d", "1", "-q", "--cacert", ca.to_str().unwrap()]);
+    let out = volley(&[
+        &url,
+        "--rps",
+        "50",
+        "-c",
+        "2",
+        "-d",
+        "1",
+        "-q",
+        "--cacert",
+        ca.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("200 OK"));
     // A different self-signed certificate is still refused.
     let other = self_signed(&["localhost"]);
     let ca = write_ca(&other, "selfsigned-other");
-    let out = volley(&[&url, "--rps", "50", "-c", "2", "-d", "1", "-q", "--cacert", ca.to_str().unwrap()]);
+    let out = volley(&[
+        &url,
+        "--rps",
+        "50",
+        "-c",
+        "2",
+        "-d",
+        "1",
+        "-q",
+        "--cacert",
+        ca.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
 }
 
@@ -214,7 +284,17 @@ fn insecure_accepts_any_certificate_and_says_so() {
     let pki = pki(&["localhost"], false);
     let server = TlsServer::start(&pki, BOTH, Behaviour::Answer);
     let url = format!("https://localhost:{}/", server.addr.port());
-    let out = volley(&[&url, "--rps", "50", "-c", "2", "-d", "1", "-q", "--insecure"]);
+    let out = volley(&[
+        &url,
+        "--rps",
+        "50",
+        "-c",
+        "2",
+        "-d",
+        "1",
+        "-q",
+        "--insecure",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let report = text(&out.stdout);
     assert!(report.contains("NOT verified"), "{report}");
@@ -227,18 +307,47 @@ fn wrong_host_name_and_expired_certificates_are_named() {
     let ca = write_ca(&wrong, "wrong");
     let server = TlsServer::start(&wrong, BOTH, Behaviour::Answer);
     let url = format!("https://localhost:{}/", server.addr.port());
-    let out = volley(&[&url, "--rps", "50", "-c", "2", "-d", "5", "-q", "--cacert", ca.to_str().unwrap()]);
+    let out = volley(&[
+        &url,
+        "--rps",
+        "50",
+        "-c",
+        "2",
+        "-d",
+        "5",
+        "-q",
+        "--cacert",
+        ca.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("not valid for the name \"localhost\""), "{err}");
+    assert!(
+        err.contains("not valid for the name \"localhost\""),
+        "{err}"
+    );
 
     let expired = pki(&["localhost"], true);
     let ca = write_ca(&expired, "expired");
     let server = TlsServer::start(&expired, BOTH, Behaviour::Answer);
     let url = format!("https://localhost:{}/", server.addr.port());
-    let out = volley(&[&url, "--rps", "50", "-c", "2", "-d", "5", "-q", "--cacert", ca.to_str().unwrap()]);
+    let out = volley(&[
+        &url,
+        "--rps",
+        "50",
+        "-c",
+        "2",
+        "-d",
+        "5",
+        "-q",
+        "--cacert",
+        ca.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("expired"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("expired"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -246,7 +355,19 @@ fn a_server_that_closes_mid_handshake_costs_connections_not_the_run() {
     let pki = pki(&["localhost"], false);
     let server = TlsServer::start(&pki, BOTH, Behaviour::CloseInHandshake);
     let url = format!("https://localhost:{}/", server.addr.port());
-    let out = volley(&[&url, "--rps", "20", "-c", "2", "-d", "1", "-q", "-o", "json", "--insecure"]);
+    let out = volley(&[
+        &url,
+        "--rps",
+        "20",
+        "-c",
+        "2",
+        "-d",
+        "1",
+        "-q",
+        "-o",
+        "json",
+        "--insecure",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let r = &v["requests"];
@@ -254,11 +375,24 @@ fn a_server_that_closes_mid_handshake_costs_connections_not_the_run() {
     assert_eq!(n("completed"), 0);
     assert!(n("failed") > 0);
     assert_eq!(v["errors"]["tls"].as_u64(), Some(n("failed")), "{v}");
-    assert_eq!(n("scheduled"), n("completed") + n("failed") + n("unfinished") + n("unsent"));
+    assert_eq!(
+        n("scheduled"),
+        n("completed") + n("failed") + n("unfinished") + n("unsent")
+    );
 }
 
-fn run_driver(addr: SocketAddr, ca: &std::path::Path, keep_alive: bool, requests: u64) -> volley_core::Stats {
-    let tls = Tls::new(&TlsOptions { server_name: "localhost".into(), insecure: false, cacert: Some(ca.to_path_buf()) }).unwrap();
+fn run_driver(
+    addr: SocketAddr,
+    ca: &std::path::Path,
+    keep_alive: bool,
+    requests: u64,
+) -> volley_core::Stats {
+    let tls = Tls::new(&TlsOptions {
+        server_name: "localhost".into(),
+        insecure: false,
+        cacert: Some(ca.to_path_buf()),
+    })
+    .unwrap();
     let template = RequestTemplate::new(&RequestSpec {
         method: "GET".into(),
         target: "/".into(),
@@ -274,7 +408,17 @@ fn run_driver(addr: SocketAddr, ca: &std::path::Path, keep_alive: bool, requests
     c.timeout = Duration::from_secs(5);
     let engines = c.split(1);
     let control = Arc::new(Control::new(engines.len()));
-    volley_driver::run(RunPlan { addr, template, tls: Some(tls), log: None, engines }, control).unwrap()
+    volley_driver::run(
+        RunPlan {
+            addr,
+            template,
+            tls: Some(tls),
+            log: None,
+            engines,
+        },
+        control,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -298,6 +442,9 @@ fn reconnects_resume_the_session() {
     let stats = run_driver(server.addr, &ca, false, 10);
     assert_eq!(stats.completed, 10, "{stats:?}");
     assert_eq!(stats.tls_full + stats.tls_resumed, stats.connections);
-    assert_eq!(stats.tls_full, 1, "only the first handshake is full: {stats:?}");
+    assert_eq!(
+        stats.tls_full, 1,
+        "only the first handshake is full: {stats:?}"
+    );
     assert!(stats.tls_resumed >= 9);
 }
