@@ -1,6 +1,8 @@
 //! volley: an HTTP load generator. See README.md.
 
 mod args;
+#[cfg(test)]
+mod golden;
 mod html;
 mod log;
 mod merge;
