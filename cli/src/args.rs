@@ -1,7 +1,17 @@
 //! The command line as clap sees it. The `///` comments are the `--help` text.
-//! Values stay strings here; [`crate::plan`] validates them into a plan.
+//! Values stay strings here; the plan stage validates them. Each default is
+//! written once: the run defaults are `volley_core::Config`'s constants,
+//! shown by clap, and `volley demo` sets its own below.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use volley_core::Config;
+
+use crate::format::dur;
+
+/// `volley demo`'s load unless told otherwise.
+const DEMO_RPS: &str = "1000";
+const DEMO_USERS: &str = "20";
+const DEMO_DURATION: &str = "5s";
 
 /// volley: an HTTP load generator. It sends requests at a target rate from a
 /// pool of concurrent users and reports latency (measured from when each
@@ -32,7 +42,12 @@ pub(crate) enum Command {
     /// Serve a small, fast HTTP/1.1 target (for trying volley out).
     Serve(ServeArgs),
     /// Start the built-in target on a free loopback port and run a load
-    /// test against it (5 s, 1,000 req/s, 20 users unless told otherwise).
+    /// test against it.
+    #[command(
+        mut_arg("rps", |a| a.default_value(DEMO_RPS)),
+        mut_arg("users", |a| a.default_value(DEMO_USERS)),
+        mut_arg("duration", |a| a.default_value(DEMO_DURATION))
+    )]
     Demo(RunArgs),
     /// Combine results saved with --save (the shards of one test, or runs
     /// on several machines) into one report, with the same thresholds.
@@ -40,7 +55,7 @@ pub(crate) enum Command {
 }
 
 /// Options of a load test.
-#[derive(Debug, Args, Default, Clone)]
+#[derive(Debug, Args, Clone)]
 pub(crate) struct RunArgs {
     /// Target URL (http://), instead of --url.
     #[arg(value_name = "URL")]
@@ -61,9 +76,9 @@ pub(crate) struct RunArgs {
     #[arg(long, short = 'c', value_name = "N", allow_negative_numbers = true)]
     pub(crate) users: Option<String>,
 
-    /// How long to send: 10, 10s, 500ms, 2m, 1h [default: 10s]
-    #[arg(long, short = 'd', value_name = "DUR")]
-    pub(crate) duration: Option<String>,
+    /// How long to send: 10, 10s, 500ms, 2m, 1h
+    #[arg(long, short = 'd', value_name = "DUR", default_value_t = dur(Config::DEFAULT_DURATION))]
+    pub(crate) duration: String,
 
     /// Also stop after N requests were started.
     #[arg(long, short = 'n', value_name = "N")]
@@ -87,13 +102,13 @@ pub(crate) struct RunArgs {
     pub(crate) body_file: Option<String>,
 
     /// Per-request limit from the start of the write to the end of the
-    /// response [default: 30s]
-    #[arg(long, value_name = "DUR")]
-    pub(crate) timeout: Option<String>,
+    /// response
+    #[arg(long, value_name = "DUR", default_value_t = dur(Config::DEFAULT_TIMEOUT))]
+    pub(crate) timeout: String,
 
-    /// Limit for establishing a TCP connection [default: 5s]
-    #[arg(long, value_name = "DUR")]
-    pub(crate) connect_timeout: Option<String>,
+    /// Limit for establishing a TCP connection
+    #[arg(long, value_name = "DUR", default_value_t = dur(Config::DEFAULT_CONNECT_TIMEOUT))]
+    pub(crate) connect_timeout: String,
 
     /// The rate rises linearly from 0 to --rps over this time, then holds.
     #[arg(long, value_name = "DUR")]
@@ -209,4 +224,58 @@ pub(crate) struct ServeArgs {
     /// Response body size in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 64)]
     pub(crate) body_size: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_come_from_one_place() {
+        let run = Cli::try_parse_from(["volley"]).unwrap().run;
+        assert_eq!(
+            (
+                run.duration.clone(),
+                run.timeout.clone(),
+                run.connect_timeout.clone()
+            ),
+            (
+                dur(Config::DEFAULT_DURATION),
+                dur(Config::DEFAULT_TIMEOUT),
+                dur(Config::DEFAULT_CONNECT_TIMEOUT)
+            )
+        );
+        assert_eq!((run.rps, run.users), (None, None));
+        let Some(Command::Demo(demo)) = Cli::try_parse_from(["volley", "demo"]).unwrap().command
+        else {
+            panic!("demo")
+        };
+        assert_eq!(
+            (
+                demo.rps.as_deref(),
+                demo.users.as_deref(),
+                demo.duration.as_str()
+            ),
+            (Some(DEMO_RPS), Some(DEMO_USERS), DEMO_DURATION)
+        );
+        assert_eq!(demo.timeout, run.timeout);
+        let Some(Command::Demo(given)) =
+            Cli::try_parse_from(["volley", "demo", "-d", "2", "--rps", "10"])
+                .unwrap()
+                .command
+        else {
+            panic!("demo")
+        };
+        assert_eq!(
+            (given.duration.as_str(), given.rps.as_deref()),
+            ("2", Some("10"))
+        );
+    }
 }

@@ -5,22 +5,35 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use volley_core::{ErrorKind, Second, Stats};
 
-use crate::report::RunInfo;
-use crate::shard::Shard;
+use crate::output::{Summary, html, json, text};
+use crate::plan::shard::Shard;
+use crate::result::{RunInfo, saved};
 
-fn fixture() -> (RunInfo, Stats, Vec<crate::threshold::Rule>) {
+fn fixture() -> (RunInfo, Stats, Vec<crate::plan::threshold::Rule>) {
     let mut s = Stats::new();
     for i in 0..2_000u64 {
         // Two humps, so that the histogram and the percentiles differ.
-        let v = if i % 10 == 0 { 20_000 + i * 7 } else { 900 + (i * 37) % 3_000 };
+        let v = if i % 10 == 0 {
+            20_000 + i * 7
+        } else {
+            900 + (i * 37) % 3_000
+        };
         s.latency.record(v).unwrap();
         s.service.record(v * 9 / 10).unwrap();
         s.ttfb.record(v * 8 / 10).unwrap();
         s.send_lag.record(10 + i % 90).unwrap();
-        s.add_status(if i % 100 == 7 { 503 } else if i % 250 == 3 { 404 } else { 200 }, 1);
+        s.add_status(
+            if i % 100 == 7 {
+                503
+            } else if i % 250 == 3 {
+                404
+            } else {
+                200
+            },
+            1,
+        );
     }
     for i in 0..20u64 {
         s.connect.record(1_000 + i * 13).unwrap();
@@ -34,7 +47,8 @@ fn fixture() -> (RunInfo, Stats, Vec<crate::threshold::Rule>) {
     s.errors[ErrorKind::Reset.index()] = 2;
     s.examples.0[ErrorKind::Timeout.index()] = Some("no complete response within 1s".into());
     s.examples.0[ErrorKind::Reset.index()] = Some("Connection reset by peer (os error 104)".into());
-    s.examples.0[ErrorKind::Malformed.index()] = Some("data <received> while no request was in flight".into());
+    s.examples.0[ErrorKind::Malformed.index()] =
+        Some("data <received> while no request was in flight".into());
     s.unfinished = 1;
     s.unsent = 4;
     s.scheduled = 2_010;
@@ -46,8 +60,22 @@ fn fixture() -> (RunInfo, Stats, Vec<crate::threshold::Rule>) {
     s.duration = Duration::from_secs(2);
     s.elapsed = Duration::from_millis(2_031);
     s.timeline = vec![
-        Second { second: 0, completed: 1_001, errors: 13, p50_us: 2_200, p99_us: 31_000, max_us: 33_991 },
-        Second { second: 1, completed: 999, errors: 14, p50_us: 2_250, p99_us: 33_500, max_us: 33_993 },
+        Second {
+            second: 0,
+            completed: 1_001,
+            errors: 13,
+            p50_us: 2_200,
+            p99_us: 31_000,
+            max_us: 33_991,
+        },
+        Second {
+            second: 1,
+            completed: 999,
+            errors: 14,
+            p50_us: 2_250,
+            p99_us: 33_500,
+            max_us: 33_993,
+        },
     ];
     let info = RunInfo {
         method: "GET".into(),
@@ -60,62 +88,114 @@ fn fixture() -> (RunInfo, Stats, Vec<crate::threshold::Rule>) {
         timeout: Duration::from_secs(1),
         tls: true,
         insecure: true,
+        shard: Some(SHARD),
     };
-    let rules = crate::threshold::parse_all(&["p99<250ms".into(), "errors<1%".into(), "rps>=990".into()]).unwrap();
+    let rules = crate::plan::threshold::parse_all(&[
+        "p99<250ms".into(),
+        "errors<1%".into(),
+        "rps>=990".into(),
+    ])
+    .unwrap();
     (info, s, rules)
 }
 
 const WALL_START: f64 = 1_764_615_600.25;
 const SHARD: Shard = Shard { index: 1, count: 4 };
 
+/// Compares `actual` with the golden file `name` and, when they differ,
+/// panics with every changed line (ripgrep's `eqnice!`, as a diff).
 fn golden(name: &str, actual: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("VOLLEY_BLESS").is_some() {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let expected =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     if expected != actual {
-        let mut diff = String::new();
-        for (i, (e, a)) in expected.lines().zip(actual.lines()).enumerate() {
-            if e != a {
-                diff.push_str(&format!("line {}:\n  expected: {e}\n  actual:   {a}\n", i + 1));
-            }
-        }
         panic!(
-            "{name} differs from {} ({} expected lines, {} actual):\n{diff}\n--- actual ---\n{actual}",
+            "{name} differs from {} (- expected, + actual; VOLLEY_BLESS=1 rewrites it):\n{}",
             path.display(),
-            expected.lines().count(),
-            actual.lines().count()
+            diff(&expected, actual)
         );
     }
+}
+
+/// The lines that differ between `a` and `b`, by their longest common
+/// subsequence, with a line of context around each change.
+fn diff(a: &str, b: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    // lcs[i][j]: the longest common subsequence of a[i..] and b[j..].
+    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut lines = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            lines.push((' ', a[i]));
+            (i, j) = (i + 1, j + 1);
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            lines.push(('+', b[j]));
+            j += 1;
+        } else {
+            lines.push(('-', a[i]));
+            i += 1;
+        }
+    }
+    let near_change = |k: usize| {
+        lines[k.saturating_sub(1)..(k + 2).min(lines.len())]
+            .iter()
+            .any(|l| l.0 != ' ')
+    };
+    (0..lines.len())
+        .filter(|&k| near_change(k))
+        .map(|k| format!("{} {}\n", lines[k].0, lines[k].1))
+        .collect()
+}
+
+#[test]
+fn the_diff_names_the_changed_lines() {
+    assert_eq!(
+        diff("a\nb\nc\nd\ne\n", "a\nb\nx\nd\ne\n"),
+        "  b\n+ x\n- c\n  d\n"
+    );
 }
 
 #[test]
 fn text_report() {
     let (info, stats, rules) = fixture();
-    let verdicts = crate::threshold::evaluate(&rules, &stats);
     let mut out = Vec::new();
-    crate::report::render_text(&info, &stats, &mut out).unwrap();
-    crate::threshold::render_text(&verdicts, &mut out).unwrap();
+    text::render(&Summary::new(&info, &stats, &rules, WALL_START), &mut out).unwrap();
     golden("report.txt", &String::from_utf8(out).unwrap());
 }
 
 #[test]
 fn json_report_and_saved_result() {
     let (info, stats, rules) = fixture();
-    let verdicts = crate::threshold::evaluate(&rules, &stats);
-    let mut v = crate::report::to_json(&info, &stats);
-    v["thresholds"] = crate::threshold::to_json(&verdicts);
-    v["run"]["shard"] = json!({ "index": SHARD.index, "count": SHARD.count });
-    golden("report.json", &(serde_json::to_string_pretty(&v).unwrap() + "\n"));
-    crate::saved::add_saved_fields(&mut v, &stats, WALL_START);
-    golden("saved.json", &(serde_json::to_string_pretty(&v).unwrap() + "\n"));
+    let summary = Summary::new(&info, &stats, &rules, WALL_START);
+    let text = |histograms| {
+        String::from_utf8(saved::to_json(&json::document(&summary, histograms)).unwrap()).unwrap()
+            + "\n"
+    };
+    golden("report.json", &text(false));
+    golden("saved.json", &text(true));
 }
 
 #[test]
 fn html_page() {
     let (info, stats, rules) = fixture();
-    let verdicts = crate::threshold::evaluate(&rules, &stats);
-    golden("report.html", &crate::html::render_html(&info, &stats, &verdicts, WALL_START, Some(SHARD)));
+    golden(
+        "report.html",
+        &html::page(&Summary::new(&info, &stats, &rules, WALL_START)),
+    );
 }

@@ -72,19 +72,27 @@ impl Config {
             .map(|n| n.saturating_sub(self.phase).div_ceil(self.stride))
     }
 
-    /// A config with the SPEC's defaults: 10 s, 30 s timeout, 5 s connect
-    /// timeout, keep-alive, no ramp, no request limit.
+    /// How long requests start after `t0` unless told otherwise (SPEC §1).
+    pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+    /// The per-request limit unless told otherwise (SPEC §1).
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+    /// The connect limit unless told otherwise (SPEC §1).
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// A config with the SPEC's defaults ([`Config::DEFAULT_DURATION`],
+    /// [`Config::DEFAULT_TIMEOUT`], [`Config::DEFAULT_CONNECT_TIMEOUT`]),
+    /// keep-alive, no ramp, no request limit.
     pub fn new(users: usize, rate: Rate) -> Self {
         Self {
             users,
             rate,
-            duration: Duration::from_secs(10),
+            duration: Self::DEFAULT_DURATION,
             max_requests: None,
             ramp_up: Duration::ZERO,
             stride: 1,
             phase: 0,
-            timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(5),
+            timeout: Self::DEFAULT_TIMEOUT,
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             keep_alive: true,
             record_requests: false,
         }

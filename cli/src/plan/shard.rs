@@ -13,15 +13,17 @@
 //! as good as their start times agree. Counts are exact regardless: each
 //! shard schedules exactly its indices within its own `--duration`.
 
+use serde::{Deserialize, Serialize};
 use volley_core::Config;
 
-use crate::plan::{Plan, UsageError};
+use crate::error::UsageError;
 
 /// The environment variable a Kubernetes Indexed Job sets to the pod's index.
 pub(crate) const INDEX_ENV: &str = "JOB_COMPLETION_INDEX";
 
-/// Shard `index` of `count` (0 ≤ index < count).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Shard `index` of `count` (0 ≤ index < count); the result document's
+/// `run.shard`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Shard {
     pub(crate) index: usize,
     pub(crate) count: usize,
@@ -102,15 +104,6 @@ fn narrow(config: &Config, shard: Shard) -> Result<Config, String> {
         "split keeps every part when users >= parts"
     );
     Ok(parts.swap_remove(shard.index))
-}
-
-impl Plan {
-    /// The arrival rate this process is asked for: `--rps`, divided by N
-    /// for a shard. `None` for `--rps max`.
-    pub(crate) fn target_rps(&self) -> Option<f64> {
-        let shards = self.shard.map_or(1, |s| s.count);
-        self.config.rate.rps().map(|r| r / shards as f64)
-    }
 }
 
 #[cfg(test)]

@@ -12,51 +12,9 @@
 //! - `users` and `threads` are summed;
 //! - method and URL are the first file's.
 
-use std::process::ExitCode;
-
 use volley_core::Stats;
 
-use crate::args::MergeArgs;
-use crate::outcome::{self, Finish};
-use crate::plan::UsageError;
-use crate::report::RunInfo;
-use crate::saved::{self, Saved};
-use crate::threshold;
-
-/// Runs `volley merge`.
-pub(crate) fn run(args: &MergeArgs) -> anyhow::Result<ExitCode> {
-    let thresholds = threshold::parse_all(&args.thresholds)?;
-    let save = args
-        .save
-        .as_deref()
-        .map(|p| saved::check_path("--save", p))
-        .transpose()?;
-    let html = args
-        .html
-        .as_deref()
-        .map(|p| saved::check_path("--html", p))
-        .transpose()?;
-    let mut parts = Vec::with_capacity(args.files.len());
-    for path in &args.files {
-        let part =
-            saved::read(path.as_ref()).map_err(|e| UsageError(format!("merge {path:?}: {e}")))?;
-        parts.push(part);
-    }
-    for note in notes(&parts) {
-        eprintln!("volley merge: note: {note}");
-    }
-    let merged = merge(parts);
-    outcome::conclude(&Finish {
-        info: &merged.info,
-        stats: &merged.stats,
-        output: args.output,
-        thresholds: &thresholds,
-        save: save.as_deref(),
-        html: html.as_deref(),
-        wall_start_unix_s: merged.wall_start_unix_s,
-        shard: None,
-    })
-}
+use super::{RunInfo, Saved};
 
 /// Combines saved results; `parts` must not be empty.
 pub(crate) fn merge(parts: Vec<Saved>) -> Saved {
@@ -90,6 +48,7 @@ pub(crate) fn merge(parts: Vec<Saved>) -> Saved {
                     timeout: a.timeout.max(b.timeout),
                     tls: a.tls || b.tls,
                     insecure: a.insecure || b.insecure,
+                    shard: None,
                     ..a
                 }
             }
@@ -99,13 +58,12 @@ pub(crate) fn merge(parts: Vec<Saved>) -> Saved {
         info: info.expect("at least one result to merge"), // ok: clap requires one file
         stats: stats.unwrap_or_default(),
         wall_start_unix_s: if base.is_finite() { base } else { 0.0 },
-        shard: None,
     }
 }
 
 /// Things worth a line on stderr: results of different targets, and
 /// shards of one test that are missing or given twice.
-fn notes(parts: &[Saved]) -> Vec<String> {
+pub(crate) fn notes(parts: &[Saved]) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(first) = parts.first() {
         if let Some(other) = parts
@@ -118,7 +76,7 @@ fn notes(parts: &[Saved]) -> Vec<String> {
             ));
         }
     }
-    let shards: Vec<_> = parts.iter().filter_map(|p| p.shard).collect();
+    let shards: Vec<_> = parts.iter().filter_map(|p| p.info.shard).collect();
     if let Some(count) = shards.first().map(|s| s.count) {
         if shards.len() == parts.len() && shards.iter().all(|s| s.count == count) {
             let mut seen = vec![0usize; count];
@@ -155,7 +113,7 @@ mod tests {
     use volley_core::Second;
 
     use super::*;
-    use crate::shard::Shard;
+    use crate::plan::shard::Shard;
 
     fn part(start: f64, rate: Option<f64>, shard: Option<Shard>, rows: &[(u32, u64)]) -> Saved {
         let mut stats = Stats::new();
@@ -182,13 +140,13 @@ mod tests {
             threads: 1,
             keep_alive: true,
             timeout: Duration::from_secs(30),
+            shard,
             ..RunInfo::default()
         };
         Saved {
             info,
             stats,
             wall_start_unix_s: start,
-            shard,
         }
     }
 

@@ -13,13 +13,10 @@
 //! latencies are usually thought of in milliseconds, so a bare number would
 //! be read wrongly by someone either way.
 
-use std::io::{self, Write};
-
-use serde_json::{Value, json};
 use volley_core::Stats;
 
-use crate::plan::UsageError;
-use crate::report::thousands;
+use crate::error::UsageError;
+use crate::format::{round, thousands, trim};
 
 const ACCEPTED: &str = "expected METRIC OP VALUE with METRIC one of p50 p90 p95 p99 p99.9 p99.99 mean max \
      (latency), errors or rps, and OP one of < <= > >=, e.g. p99<250ms, errors<1%, errors<=10, rps>=990";
@@ -307,13 +304,25 @@ impl Verdict {
     /// The measured value for JSON: whole µs for a latency percentile or
     /// max, 0.1 µs for the mean, the share in % or the count for errors,
     /// req/s for rps.
-    fn json_value(&self) -> Value {
+    pub(crate) fn json_value(&self) -> serde_json::Number {
+        let decimal = |x: f64| serde_json::Number::from_f64(x).unwrap_or_else(|| 0.into());
         match (self.rule.metric, self.rule.limit) {
-            (Metric::Mean, _) => json!(round(self.measured, 1)),
-            (_, Limit::Latency { .. } | Limit::Count(_)) => json!(self.measured as u64),
-            (_, Limit::Share(_)) => json!(round(self.measured, 4)),
-            (_, Limit::Rate(_)) => json!(round(self.measured, 2)),
+            (Metric::Mean, _) => decimal(round(self.measured, 1)),
+            (_, Limit::Latency { .. } | Limit::Count(_)) => (self.measured as u64).into(),
+            (_, Limit::Share(_)) => decimal(round(self.measured, 4)),
+            (_, Limit::Rate(_)) => decimal(round(self.measured, 2)),
         }
+    }
+
+    /// The rule's limit, in the unit of the measured value.
+    pub(crate) fn limit(&self) -> f64 {
+        self.rule.limit.value()
+    }
+
+    /// The unit of [`Verdict::json_value`] and [`Verdict::limit`]: `us`,
+    /// `%`, `count` or `req/s`.
+    pub(crate) fn unit(&self) -> &'static str {
+        self.rule.limit.json_unit()
     }
 }
 
@@ -357,51 +366,6 @@ fn measure(rule: &Rule, s: &Stats) -> f64 {
     }
 }
 
-/// The report's `thresholds` array (SPEC §4).
-pub(crate) fn to_json(verdicts: &[Verdict]) -> Value {
-    Value::Array(
-        verdicts
-            .iter()
-            .map(|v| {
-                json!({
-                    "rule": v.rule.text,
-                    "passed": v.passed,
-                    "value": v.json_value(),
-                    "limit": v.rule.limit.value(),
-                    "unit": v.rule.limit.json_unit(),
-                })
-            })
-            .collect(),
-    )
-}
-
-/// The text report's "Thresholds" section; nothing without rules.
-pub(crate) fn render_text(verdicts: &[Verdict], out: &mut dyn Write) -> io::Result<()> {
-    if verdicts.is_empty() {
-        return Ok(());
-    }
-    writeln!(out, "\nThresholds")?;
-    let w = verdicts
-        .iter()
-        .map(|v| v.rule.text.chars().count())
-        .max()
-        .unwrap_or(0);
-    for v in verdicts {
-        let verdict = if v.passed { "passed" } else { "FAILED" };
-        writeln!(
-            out,
-            "  {verdict}  {:<w$}  measured {}",
-            v.rule.text,
-            v.shown()
-        )?;
-    }
-    let failed = verdicts.iter().filter(|v| !v.passed).count();
-    if failed > 0 {
-        writeln!(out, "  {failed} of {} failed", verdicts.len())?;
-    }
-    Ok(())
-}
-
 /// One line naming the failed rules, for stderr; `None` when all passed.
 pub(crate) fn failure_line(verdicts: &[Verdict]) -> Option<String> {
     let failed: Vec<String> = verdicts
@@ -417,20 +381,6 @@ pub(crate) fn failure_line(verdicts: &[Verdict]) -> Option<String> {
             failed.join(", ")
         )
     })
-}
-
-fn round(x: f64, decimals: i32) -> f64 {
-    let f = 10f64.powi(decimals);
-    (x * f).round() / f
-}
-
-/// `"8.120"` → `"8.12"`, `"3.000"` → `"3"`.
-fn trim(s: String) -> String {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
 }
 
 #[cfg(test)]
@@ -583,42 +533,22 @@ mod tests {
         assert_eq!(verdict("errors<1%").shown(), "4.902%");
         assert_eq!(verdict("errors<1").shown(), "5");
         assert_eq!(verdict("rps>1").shown(), "50 req/s");
-        let json = to_json(&[
-            verdict("p99<250ms"),
-            verdict("errors<1%"),
-            verdict("errors<9"),
-            verdict("rps>=60"),
-            verdict("mean<1s"),
-        ]);
+        let json = |r: &str| {
+            let v = verdict(r);
+            (v.json_value().to_string(), v.limit(), v.unit())
+        };
         assert_eq!(
-            json[0],
-            json!({"rule": "p99<250ms", "passed": true, "value": p99 as u64, "limit": 250000.0, "unit": "us"})
+            json("p99<250ms"),
+            ((p99 as u64).to_string(), 250_000.0, "us")
         );
-        assert_eq!(
-            json[1],
-            json!({"rule": "errors<1%", "passed": false, "value": 4.902, "limit": 1.0, "unit": "%"})
-        );
-        assert_eq!(json[2]["value"], json!(5));
-        assert_eq!(
-            json[3],
-            json!({"rule": "rps>=60", "passed": false, "value": 50.0, "limit": 60.0, "unit": "req/s"})
-        );
-        assert_eq!(json[4]["value"], json!(round(s.latency.mean(), 1)));
+        assert_eq!(json("errors<1%"), ("4.902".into(), 1.0, "%"));
+        assert_eq!(json("errors<9").0, "5");
+        assert_eq!(json("rps>=60"), ("50.0".into(), 60.0, "req/s"));
+        assert_eq!(json("mean<1s").0, round(s.latency.mean(), 1).to_string());
     }
 
     #[test]
-    fn text_section() {
-        let mut out = Vec::new();
-        render_text(&[verdict("p50<1s"), verdict("errors<1%")], &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        let expected = "\nThresholds\n  passed  p50<1s     measured 0.050015s\n  FAILED  errors<1%  measured 4.902%\n  1 of 2 failed\n";
-        assert_eq!(
-            text, expected,
-            "\n--- got ---\n{text}--- expected ---\n{expected}"
-        );
-        let mut none = Vec::new();
-        render_text(&[], &mut none).unwrap();
-        assert!(none.is_empty());
+    fn the_failure_line_names_the_failed_rules() {
         assert_eq!(failure_line(&[verdict("p50<1s")]), None);
         assert_eq!(
             failure_line(&[verdict("p50<1s"), verdict("errors<1%")]).unwrap(),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use volley_driver::Control;
 
-use crate::report::{thousands, us};
+use crate::format::{thousands, us};
 
 /// Redraws a few times a second until dropped.
 pub(crate) struct Progress {

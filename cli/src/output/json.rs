@@ -1,0 +1,47 @@
+//! The JSON report: a [`Summary`] as the result [`Document`]. `-o json`
+//! prints it without histograms; `--save` writes it with them.
+
+use super::summary::Summary;
+use crate::result::{Document, FORMAT, Histograms, Row, ThresholdResult, VERSION};
+
+/// The document of `s`; with every histogram when `histograms`.
+pub(crate) fn document(s: &Summary<'_>, histograms: bool) -> Document {
+    let stats = s.stats;
+    Document {
+        format: FORMAT.into(),
+        version: VERSION,
+        wall_start_unix_s: s.wall_start_unix_s,
+        elapsed_s: stats.elapsed.as_secs_f64(),
+        run: s.run.clone(),
+        requests: s.requests,
+        latency_us: s.latency,
+        service_time_us: s.service,
+        ttfb_us: s.ttfb,
+        connect_us: s.connect,
+        tls_handshake_us: s.tls_handshake,
+        send_lag_us: s.send_lag,
+        status: s.statuses.clone(),
+        errors: stats.errors,
+        error_examples: stats.examples.clone(),
+        bytes: s.bytes,
+        connections: s.connections,
+        timeline: s
+            .timeline()
+            .iter()
+            .map(|r| Row::of(r, s.wall_start_unix_s))
+            .collect(),
+        thresholds: s
+            .verdicts
+            .iter()
+            .map(|v| ThresholdResult {
+                rule: v.rule.text().to_string(),
+                passed: v.passed,
+                value: v.json_value(),
+                limit: v.limit(),
+                unit: v.unit().to_string(),
+            })
+            .collect(),
+        warnings: s.warnings.iter().map(ToString::to_string).collect(),
+        histograms: histograms.then(|| Histograms::of(stats)),
+    }
+}

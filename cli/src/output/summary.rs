@@ -1,0 +1,383 @@
+//! The report model: one [`Summary`] built from a run's description, its
+//! statistics and its threshold rules. Every figure the reports show is
+//! computed here, once; the text report, the JSON document and the HTML
+//! page only render it.
+
+use std::fmt;
+use std::time::Duration;
+
+use volley_core::{ErrorKind, Second, Stats};
+
+use crate::format::{percent, rate, thousands, us};
+use crate::plan::threshold::{self, Rule, Verdict};
+use crate::result::{Bytes, Connections, Dist, Requests, RunInfo, Statuses};
+
+/// A finished run (or merge), ready to be rendered.
+#[derive(Debug)]
+pub(crate) struct Summary<'a> {
+    pub(crate) run: &'a RunInfo,
+    /// The statistics behind the figures: the histograms and the timeline
+    /// for the charts and for `--save`.
+    pub(crate) stats: &'a Stats,
+    /// The wall-clock time of `t0`, Unix seconds (0 when unknown).
+    pub(crate) wall_start_unix_s: f64,
+    pub(crate) requests: Requests,
+    /// What the schedule asked for over the window, req/s: below the
+    /// target during a ramp-up or when the run was stopped early.
+    pub(crate) scheduled_rps: f64,
+    pub(crate) latency: Dist,
+    pub(crate) service: Dist,
+    pub(crate) ttfb: Dist,
+    pub(crate) connect: Dist,
+    pub(crate) tls_handshake: Dist,
+    pub(crate) send_lag: Dist,
+    pub(crate) statuses: Statuses,
+    /// Completed responses with a status other than 2xx/3xx.
+    pub(crate) non_success: u64,
+    /// Failed requests plus `non_success`: what `--threshold errors` counts.
+    pub(crate) errors_total: u64,
+    /// `errors_total` as a share of the requests that ended, in percent.
+    pub(crate) error_share: f64,
+    /// The error kinds that occurred or left an example, in report order.
+    pub(crate) errors: Vec<ErrorLine<'a>>,
+    pub(crate) bytes: Bytes,
+    /// Bytes received and sent per second of the window.
+    pub(crate) bytes_per_s: Bytes,
+    pub(crate) connections: Connections,
+    pub(crate) warnings: Vec<Warning>,
+    pub(crate) verdicts: Vec<Verdict>,
+}
+
+/// One error kind of the report.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ErrorLine<'a> {
+    pub(crate) kind: ErrorKind,
+    pub(crate) count: u64,
+    /// The first message seen of this kind.
+    pub(crate) example: Option<&'a str>,
+}
+
+impl<'a> Summary<'a> {
+    pub(crate) fn new(
+        run: &'a RunInfo,
+        stats: &'a Stats,
+        rules: &[Rule],
+        wall_start_unix_s: f64,
+    ) -> Self {
+        let s = stats;
+        let requests = Requests::of(s);
+        let window = s.duration.as_secs_f64().max(1e-9);
+        let non_success = s.non_success();
+        let errors_total = s.failed + non_success;
+        let ended = s.completed + s.failed;
+        let errors = ErrorKind::ALL
+            .into_iter()
+            .map(|kind| ErrorLine {
+                kind,
+                count: s.errors[kind.index()],
+                example: s.examples.0[kind.index()].as_deref(),
+            })
+            .filter(|e| e.count > 0 || e.example.is_some())
+            .collect();
+        Self {
+            run,
+            stats,
+            wall_start_unix_s,
+            requests,
+            scheduled_rps: s.scheduled as f64 / window,
+            latency: Dist::of(&s.latency),
+            service: Dist::of(&s.service),
+            ttfb: Dist::of(&s.ttfb),
+            connect: Dist::of(&s.connect),
+            tls_handshake: Dist::of(&s.tls_handshake),
+            send_lag: Dist::of(&s.send_lag),
+            statuses: Statuses::of(s),
+            non_success,
+            errors_total,
+            error_share: if ended == 0 {
+                0.0
+            } else {
+                100.0 * errors_total as f64 / ended as f64
+            },
+            errors,
+            bytes: Bytes::of(s),
+            bytes_per_s: Bytes {
+                received: (s.bytes_in as f64 / window) as u64,
+                sent: (s.bytes_out as f64 / window) as u64,
+            },
+            connections: Connections::of(s),
+            warnings: Warning::all(run, s),
+            verdicts: threshold::evaluate(rules, s),
+        }
+    }
+
+    /// The per-second rows.
+    pub(crate) fn timeline(&self) -> &'a [Second] {
+        &self.stats.timeline
+    }
+
+    /// Completed as a share of scheduled, in percent (`None` when nothing
+    /// was scheduled).
+    pub(crate) fn of_schedule(&self) -> Option<f64> {
+        let r = &self.requests;
+        (r.scheduled > 0).then(|| 100.0 * r.completed as f64 / r.scheduled as f64)
+    }
+
+    /// The number of failed connect attempts, retried with backoff.
+    pub(crate) fn connect_failures(&self) -> u64 {
+        self.connections.failed_attempts
+    }
+
+    /// Some rule failed.
+    pub(crate) fn threshold_failed(&self) -> bool {
+        self.verdicts.iter().any(|v| !v.passed)
+    }
+}
+
+/// A warning worth acting on (SPEC §4, item 7). `Display` is its text.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Warning {
+    /// The target rate was missed because every user was busy: Little's
+    /// law says how many are needed.
+    UsersBusy {
+        achieved: f64,
+        target: f64,
+        users: usize,
+        mean_service_us: f64,
+        busy: f64,
+        needed: u64,
+    },
+    /// Requests left late although the users should have sufficed.
+    LateSends {
+        lag_p90_us: u64,
+        users: usize,
+        busy: f64,
+    },
+    /// The schedule was missed while users were free.
+    GeneratorShort { achieved: f64, scheduled_rps: f64 },
+    /// Requests failed, most of them of `kind`.
+    Failures {
+        failed: u64,
+        scheduled: u64,
+        kind: ErrorKind,
+        timeout: Duration,
+    },
+    /// Responses with a status other than 2xx/3xx; `server` when some were 5xx.
+    BadStatus {
+        count: u64,
+        completed: u64,
+        server: bool,
+    },
+    /// Requests still in flight at the end.
+    Unfinished { count: u64 },
+    /// Nothing was measured.
+    NothingCompleted,
+}
+
+impl Warning {
+    /// Every warning that applies to a run, in report order.
+    fn all(info: &RunInfo, s: &Stats) -> Vec<Self> {
+        let mut out = Vec::new();
+        // How long a request holds its user: the service time, plus the
+        // connect when every request opens a new connection.
+        let connect_s = if info.keep_alive {
+            0.0
+        } else {
+            s.connect.mean() / 1e6
+        };
+        let mean_service_s = s.service.mean() / 1e6 + connect_s;
+        if let Some(target) = info.target_rps {
+            let achieved = s.achieved_rps();
+            let scheduled_rps = s.scheduled as f64 / s.duration.as_secs_f64().max(1e-9);
+            let lag_p90 = s.send_lag.value_at_percentile(90.0);
+            // Requests waited: some never left, or most left late.
+            let backlog = s.unsent * 1000 > s.scheduled || (s.sent > 0 && lag_p90 > 10_000);
+            // Users that cannot connect wait out a backoff: then more users
+            // are not the answer, the connect errors are.
+            let connects_failing = [
+                ErrorKind::ConnectRefused,
+                ErrorKind::ConnectTimeout,
+                ErrorKind::ConnectError,
+            ]
+            .iter()
+            .any(|k| s.errors[k.index()] > 0);
+            let backlog = backlog && !connects_failing;
+            // Little's law: users busy at once = arrival rate × time each
+            // request holds a user; 25% margin for variance.
+            let busy = target * mean_service_s;
+            let needed = (busy * 1.25).ceil().max(1.0) as u64;
+            if backlog && s.completed > 0 && needed > info.users as u64 {
+                out.push(Self::UsersBusy {
+                    achieved,
+                    target,
+                    users: info.users,
+                    mean_service_us: s.service.mean(),
+                    busy,
+                    needed,
+                });
+            } else if backlog && s.completed > 0 {
+                out.push(Self::LateSends {
+                    lag_p90_us: lag_p90,
+                    users: info.users,
+                    busy,
+                });
+            } else if s.completed > 0
+                && s.completed * 100 < s.scheduled * 95
+                && s.unfinished + s.failed == 0
+            {
+                out.push(Self::GeneratorShort {
+                    achieved,
+                    scheduled_rps,
+                });
+            }
+        }
+        if s.failed > 0 {
+            let kind = ErrorKind::ALL
+                .iter()
+                .map(|k| (*k, s.errors[k.index()]))
+                .max_by_key(|(_, n)| *n)
+                .map_or(ErrorKind::Io, |(k, _)| k);
+            out.push(Self::Failures {
+                failed: s.failed,
+                scheduled: s.scheduled,
+                kind,
+                timeout: info.timeout,
+            });
+        }
+        let bad = s.non_success();
+        if bad > 0 {
+            let server = s.statuses().any(|(c, _)| c >= 500);
+            out.push(Self::BadStatus {
+                count: bad,
+                completed: s.completed,
+                server,
+            });
+        }
+        if s.unfinished > 0 {
+            out.push(Self::Unfinished {
+                count: s.unfinished,
+            });
+        }
+        if s.completed == 0 && s.scheduled > 0 {
+            out.push(Self::NothingCompleted);
+        }
+        out
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::UsersBusy {
+                achieved,
+                target,
+                users,
+                mean_service_us,
+                busy,
+                needed,
+            } => write!(
+                f,
+                "the target rate was not reached ({} of {} req/s): all {} users were busy, so requests \
+                 waited for a free one (their wait is in the latency). Little's law: {} req/s × {} mean \
+                 service time = {busy:.0} users busy at once; run with --users {} or more",
+                rate(achieved),
+                rate(target),
+                thousands(users as u64),
+                rate(target),
+                us(mean_service_us),
+                thousands(needed),
+            ),
+            Self::LateSends {
+                lag_p90_us,
+                users,
+                busy,
+            } => write!(
+                f,
+                "requests left late (send lag p90 {}) although {} users should suffice by Little's law \
+                 ({busy:.1} busy at once): the service time varied widely, or this machine was short of CPU; \
+                 try more --users or --threads",
+                us(lag_p90_us as f64),
+                thousands(users as u64),
+            ),
+            Self::GeneratorShort {
+                achieved,
+                scheduled_rps,
+            } => write!(
+                f,
+                "the scheduled rate was not reached ({} of {} req/s) though users were free: the load \
+                 generator itself may be short of CPU; try more --threads or another machine",
+                rate(achieved),
+                rate(scheduled_rps)
+            ),
+            Self::Failures {
+                failed,
+                scheduled,
+                kind,
+                timeout,
+            } => write!(
+                f,
+                "{} requests failed ({}), most with {}: ",
+                thousands(failed),
+                percent(failed, scheduled.max(1)),
+                kind.label()
+            )
+            .and_then(|()| hint(f, kind, timeout)),
+            Self::BadStatus {
+                count,
+                completed,
+                server,
+            } => write!(
+                f,
+                "{} responses ({}) had a status other than 2xx/3xx: {}",
+                thousands(count),
+                percent(count, completed.max(1)),
+                if server {
+                    "the server reported errors (5xx); check its logs, and whether it fails only under this \
+                     load (try a lower --rps)"
+                } else {
+                    "4xx means the request itself was refused: check the URL, method, headers and body"
+                }
+            ),
+            Self::Unfinished { count } => write!(
+                f,
+                "{} requests were still in flight when the run ended; they are counted as unfinished, \
+                 not as latencies (a slow tail may be hidden: lower --timeout to see them as timeouts)",
+                thousands(count)
+            ),
+            Self::NothingCompleted => f.write_str("no request completed: nothing was measured"),
+        }
+    }
+}
+
+/// What to do about failures of `kind`.
+fn hint(f: &mut fmt::Formatter<'_>, kind: ErrorKind, timeout: Duration) -> fmt::Result {
+    f.write_str(match kind {
+        ErrorKind::ConnectRefused => "nothing is listening at that address; is the server up, and is the port right?",
+        ErrorKind::ConnectTimeout => {
+            "connections were not accepted in time; the server may be overloaded, or its listen backlog full"
+        }
+        ErrorKind::ConnectError => {
+            "could not open connections; with --no-keepalive at a high rate the local ports can run out (each \
+             closed connection waits in TIME_WAIT): use keep-alive or a lower rate"
+        }
+        ErrorKind::Timeout => {
+            return write!(
+                f,
+                "no full response within --timeout {}; the server is too slow at this load: lower --rps or \
+                 raise --timeout",
+                crate::format::dur(timeout)
+            );
+        }
+        ErrorKind::Reset => {
+            "the server reset connections; it may be overloaded, or limit connections or requests per connection"
+        }
+        ErrorKind::Tls => "the TLS handshake or a record failed",
+        ErrorKind::Malformed => {
+            "the server sent something that is not valid HTTP/1.1; is the URL's port an HTTP port?"
+        }
+        ErrorKind::ClosedEarly => {
+            "the server closed connections before finishing responses; it may be overloaded or restarting"
+        }
+        _ => "see the example message above",
+    })
+}

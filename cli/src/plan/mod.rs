@@ -1,0 +1,335 @@
+//! The plan stage: the command line validated into a [`Plan`] before any
+//! socket exists (ripgrep's low-level/high-level arguments split). Every
+//! refusal is one line naming the flag, the value and what is accepted
+//! (exit code 2).
+
+pub(crate) mod parse;
+pub(crate) mod shard;
+pub(crate) mod threshold;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use volley_core::{Config, Rate, RequestSpec, RequestTemplate};
+
+use crate::args::{MergeArgs, OutputFormat, RunArgs};
+use crate::error::{UsageError, usage};
+pub(crate) use parse::Target;
+use shard::Shard;
+use threshold::Rule;
+
+/// Everything a run needs, validated.
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
+    pub(crate) target: Target,
+    pub(crate) method: String,
+    pub(crate) template: RequestTemplate,
+    /// The whole run, or its `--shard`, before the split across threads.
+    pub(crate) config: Config,
+    pub(crate) threads: usize,
+    pub(crate) quiet: bool,
+    /// TLS setup for an https target.
+    pub(crate) tls: Option<volley_driver::Tls>,
+    /// Certificates are not verified (`--insecure`).
+    pub(crate) insecure: bool,
+    /// `--shard I/N`; `config` is already this shard's part.
+    pub(crate) shard: Option<Shard>,
+    /// `--log PATH`.
+    pub(crate) log: Option<String>,
+    /// What happens with the result.
+    pub(crate) report: Report,
+}
+
+/// What to do with a result, a run's or a merge's.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Report {
+    pub(crate) output: OutputFormat,
+    /// `--threshold` rules.
+    pub(crate) thresholds: Vec<Rule>,
+    /// `--save PATH`.
+    pub(crate) save: Option<PathBuf>,
+    /// `--html PATH`.
+    pub(crate) html: Option<PathBuf>,
+}
+
+impl Report {
+    fn build(
+        output: OutputFormat,
+        thresholds: &[String],
+        save: Option<&str>,
+        html: Option<&str>,
+    ) -> Result<Self, UsageError> {
+        Ok(Self {
+            output,
+            thresholds: threshold::parse_all(thresholds)?,
+            save: save.map(|p| parse::output_path("--save", p)).transpose()?,
+            html: html.map(|p| parse::output_path("--html", p)).transpose()?,
+        })
+    }
+}
+
+impl Plan {
+    /// The arrival rate this process is asked for: `--rps`, divided by N
+    /// for a shard. `None` for `--rps max`.
+    pub(crate) fn target_rps(&self) -> Option<f64> {
+        let shards = self.shard.map_or(1, |s| s.count);
+        self.config.rate.rps().map(|r| r / shards as f64)
+    }
+}
+
+/// Validates `args` (everything but resolving the host).
+pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
+    let url = match (&args.url, &args.url_positional) {
+        (Some(_), Some(_)) => {
+            return usage("give the URL once: either --url URL or a positional URL");
+        }
+        (Some(u), None) | (None, Some(u)) => u.as_str(),
+        (None, None) => return usage("--url is required, e.g. --url http://127.0.0.1:8080/"),
+    };
+    let target = parse::url(url)?;
+
+    let rate = match &args.rps {
+        None => {
+            return usage(
+                "--rps is required: a rate in requests per second such as 1000 or 0.5, or max",
+            );
+        }
+        Some(s) => parse::rate(s)?,
+    };
+    let users = match &args.users {
+        None => return usage("--users is required: the number of concurrent users, at least 1"),
+        Some(s) => parse::count("--users", s, 1)? as usize,
+    };
+    let duration = parse::duration_flag("--duration", &args.duration)?;
+    let timeout = parse::duration_flag("--timeout", &args.timeout)?;
+    let connect_timeout = parse::duration_flag("--connect-timeout", &args.connect_timeout)?;
+    let ramp_up = match &args.ramp_up {
+        Some(s) => parse::duration_or_zero("--ramp-up", s)?,
+        None => Duration::ZERO,
+    };
+    if !ramp_up.is_zero() && rate == Rate::Max {
+        return usage("--ramp-up needs a fixed --rps; with --rps max there is no rate to ramp");
+    }
+    let max_requests = args
+        .requests
+        .as_deref()
+        .map(|s| parse::count("--requests", s, 1))
+        .transpose()?;
+    let threads = match &args.threads {
+        Some(s) => parse::count("--threads", s, 1)? as usize,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+    .min(users);
+
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| parse::header(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    let body = match (&args.body, &args.body_file) {
+        (Some(b), _) => b.clone().into_bytes(),
+        (None, Some(path)) => std::fs::read(path)
+            .map_err(|e| UsageError(format!("--body-file {path:?}: cannot read it: {e}")))?,
+        (None, None) => Vec::new(),
+    };
+    let method = args.method.to_ascii_uppercase();
+    let spec = RequestSpec {
+        method: method.clone(),
+        target: target.path.clone(),
+        host: target.authority.clone(),
+        headers,
+        body,
+        close: args.no_keepalive,
+    };
+    let template = RequestTemplate::new(&spec).map_err(|e| {
+        let flag = match e {
+            volley_core::RequestError::InvalidMethod(_) => "--method",
+            volley_core::RequestError::InvalidTarget(_) => "--url",
+            _ => "--header",
+        };
+        UsageError(format!("{flag}: {e}"))
+    })?;
+
+    if !target.https && (args.insecure || args.cacert.is_some()) {
+        let flag = if args.insecure {
+            "--insecure"
+        } else {
+            "--cacert"
+        };
+        return usage(format!(
+            "{flag} applies to https:// URLs only; the URL is {:?}",
+            target.url
+        ));
+    }
+    let tls = if target.https {
+        let options = volley_driver::TlsOptions {
+            server_name: target.host.clone(),
+            insecure: args.insecure,
+            cacert: args.cacert.as_ref().map(PathBuf::from),
+        };
+        Some(volley_driver::Tls::new(&options).map_err(|e| UsageError(e.to_string()))?)
+    } else {
+        None
+    };
+
+    let mut config = Config::new(users, rate);
+    config.duration = duration;
+    config.max_requests = max_requests;
+    config.ramp_up = ramp_up;
+    config.timeout = timeout;
+    config.connect_timeout = connect_timeout;
+    config.keep_alive = !args.no_keepalive;
+    let report = Report::build(
+        args.output,
+        &args.thresholds,
+        args.save.as_deref(),
+        args.html.as_deref(),
+    )?;
+    let shard = shard::apply(args.shard.as_deref(), &mut config)?;
+    let threads = threads.min(config.users);
+    config.record_requests = args.log.is_some();
+    Ok(Plan {
+        log: args.log.clone(),
+        target,
+        method,
+        template,
+        config,
+        threads,
+        quiet: args.quiet,
+        tls,
+        insecure: args.insecure,
+        shard,
+        report,
+    })
+}
+
+/// Validates the options of `volley merge`.
+pub(crate) fn merge(args: &MergeArgs) -> Result<Report, UsageError> {
+    Report::build(
+        args.output,
+        &args.thresholds,
+        args.save.as_deref(),
+        args.html.as_deref(),
+    )
+}
+
+/// Resolves the target host (the run cannot happen if this fails: exit 1).
+pub(crate) fn resolve(target: &Target) -> Result<SocketAddr, String> {
+    let addrs = (target.host.as_str(), target.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve host {:?}: {e}", target.host))?;
+    let addrs: Vec<_> = addrs.collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("host {:?} resolved to no address", target.host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> RunArgs {
+        use clap::Parser;
+        let mut argv = vec!["volley"];
+        argv.extend_from_slice(list);
+        crate::args::Cli::try_parse_from(argv).unwrap().run
+    }
+
+    fn err(list: &[&str]) -> String {
+        build(&args(list)).unwrap_err().0
+    }
+
+    #[test]
+    fn a_full_plan() {
+        let p = build(&args(&[
+            "--url",
+            "http://localhost:8080/a?b=c",
+            "--rps",
+            "2.5",
+            "--users",
+            "4",
+            "-d",
+            "3s",
+            "-H",
+            "X-A: 1",
+        ]))
+        .unwrap();
+        assert_eq!(p.target.host, "localhost");
+        assert_eq!(p.target.port, 8080);
+        assert_eq!(p.target.path, "/a?b=c");
+        assert_eq!(p.config.rate, Rate::Fixed { milli_rps: 2500 });
+        assert_eq!(p.config.users, 4);
+        assert_eq!(p.config.duration, Duration::from_secs(3));
+        assert!(p.threads >= 1 && p.threads <= 4);
+        let req = String::from_utf8(p.template.bytes().to_vec()).unwrap();
+        assert!(
+            req.starts_with("GET /a?b=c HTTP/1.1\r\nHost: localhost:8080\r\n"),
+            "{req}"
+        );
+        assert!(req.contains("\r\nX-A: 1\r\n"));
+    }
+
+    #[test]
+    fn defaults_are_the_cores() {
+        let p = build(&args(&["http://127.0.0.1/", "--rps", "1", "-c", "1"])).unwrap();
+        let core = Config::new(1, p.config.rate);
+        assert_eq!(
+            (
+                p.config.duration,
+                p.config.timeout,
+                p.config.connect_timeout
+            ),
+            (core.duration, core.timeout, core.connect_timeout)
+        );
+    }
+
+    #[test]
+    fn positional_url_and_max() {
+        let p = build(&args(&["http://127.0.0.1/", "--rps", "max", "-c", "2"])).unwrap();
+        assert_eq!(p.config.rate, Rate::Max);
+        assert_eq!(p.target.port, 80);
+        assert_eq!(p.target.authority, "127.0.0.1");
+    }
+
+    #[test]
+    fn refusals_name_the_flag() {
+        let base = ["--url", "http://127.0.0.1:1/", "--users", "1"];
+        let with = |extra: &[&str]| {
+            let mut v = base.to_vec();
+            v.extend_from_slice(extra);
+            err(&v)
+        };
+        assert!(with(&["--rps", "0"]).starts_with("--rps \"0\""));
+        assert!(with(&["--rps", "-5"]).starts_with("--rps \"-5\""));
+        assert!(with(&["--rps", "fast"]).starts_with("--rps \"fast\""));
+        assert!(with(&["--rps", "1", "-d", "soon"]).starts_with("--duration \"soon\""));
+        assert!(with(&["--rps", "1", "-H", "NoColon"]).starts_with("--header \"NoColon\""));
+        assert!(with(&["--rps", "1", "--body-file", "/nonexistent/x"]).starts_with("--body-file"));
+        assert!(with(&["--rps", "1", "--timeout", "0s"]).starts_with("--timeout \"0s\""));
+        assert!(with(&["--rps", "1", "-m", "G T"]).starts_with("--method"));
+        assert!(
+            err(&["--url", "http://127.0.0.1/", "--rps", "1", "--users", "0"])
+                .starts_with("--users \"0\"")
+        );
+        assert!(err(&["--url", "ftp://x/", "--rps", "1", "--users", "1"]).contains("scheme"));
+        assert!(
+            err(&["--url", "127.0.0.1:8080", "--rps", "1", "--users", "1"]).starts_with("--url")
+        );
+        assert!(err(&["--url", "http://:80/", "--rps", "1", "--users", "1"]).starts_with("--url"));
+        assert!(err(&["--rps", "1", "--users", "1"]).starts_with("--url is required"));
+        assert!(err(&["--url", "http://a/", "--users", "1"]).starts_with("--rps is required"));
+        for e in [with(&["--rps", "0"]), err(&["--rps", "1", "--users", "1"])] {
+            assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn ipv6_resolves() {
+        let t = parse::url("http://[::1]:9000/x").unwrap();
+        assert_eq!(resolve(&t).unwrap(), "[::1]:9000".parse().unwrap());
+    }
+}

@@ -1,0 +1,224 @@
+//! The value parsers of the plan: URLs, rates, counts, durations, headers
+//! and output paths. Each refusal is one line that names the flag, the
+//! value and what would be accepted.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use volley_core::Rate;
+
+use crate::error::{UsageError, usage};
+
+/// The target, split from the URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Target {
+    /// The URL as the user gave it (normalised).
+    pub(crate) url: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    /// The scheme is https.
+    pub(crate) https: bool,
+    /// Path and query.
+    pub(crate) path: String,
+    /// Value for the Host header.
+    pub(crate) authority: String,
+}
+
+/// Splits an `http://` or `https://` URL.
+pub(crate) fn url(s: &str) -> Result<Target, UsageError> {
+    let bad = |why: &str| {
+        usage(format!(
+            "--url {s:?}: {why}; expected http://host[:port]/path or https://..."
+        ))
+    };
+    let parsed = match url::Url::parse(s) {
+        Ok(u) => u,
+        Err(url::ParseError::RelativeUrlWithoutBase) => return bad("no scheme"),
+        Err(e) => return bad(&e.to_string()),
+    };
+    let https = match parsed.scheme() {
+        "http" => false,
+        "https" => true,
+        other => return bad(&format!("scheme {other:?} is not supported")),
+    };
+    let host = match parsed.host() {
+        Some(url::Host::Domain(d)) if !d.is_empty() => d.to_string(),
+        Some(url::Host::Ipv4(a)) => a.to_string(),
+        Some(url::Host::Ipv6(a)) => a.to_string(),
+        _ => return bad("no host"),
+    };
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let mut path = parsed.path().to_string();
+    if let Some(q) = parsed.query() {
+        path.push('?');
+        path.push_str(q);
+    }
+    let host_in_url = parsed.host_str().unwrap_or(&host).to_string();
+    let authority = match parsed.port() {
+        Some(p) => format!("{host_in_url}:{p}"),
+        None => host_in_url,
+    };
+    Ok(Target {
+        url: parsed.to_string(),
+        host,
+        port,
+        https,
+        path,
+        authority,
+    })
+}
+
+/// `--rps`: a positive number, or `max`.
+pub(crate) fn rate(s: &str) -> Result<Rate, UsageError> {
+    if s.eq_ignore_ascii_case("max") {
+        return Ok(Rate::Max);
+    }
+    let v: f64 = s.trim().parse().map_err(|_| {
+        UsageError(format!(
+            "--rps {s:?}: expected a positive number such as 1000 or 0.5, or max"
+        ))
+    })?;
+    if v.is_nan() || v <= 0.0 || v.is_infinite() {
+        return usage(format!(
+            "--rps {s:?}: the rate must be greater than 0 (or max)"
+        ));
+    }
+    Rate::per_second(v).ok_or_else(|| {
+        UsageError(format!(
+            "--rps {s:?}: the rate must be at least 0.001 and finite"
+        ))
+    })
+}
+
+/// A whole number of at least `min`; `_` may separate digits.
+pub(crate) fn count(flag: &str, s: &str, min: u64) -> Result<u64, UsageError> {
+    match s.trim().replace('_', "").parse::<u64>() {
+        Ok(n) if n >= min => Ok(n),
+        Ok(_) => usage(format!("{flag} {s:?}: must be at least {min}")),
+        Err(_) => usage(format!(
+            "{flag} {s:?}: expected a whole number, at least {min}"
+        )),
+    }
+}
+
+/// A duration longer than zero.
+pub(crate) fn duration_flag(flag: &str, s: &str) -> Result<Duration, UsageError> {
+    let d = duration_or_zero(flag, s)?;
+    if d.is_zero() {
+        return usage(format!("{flag} {s:?}: must be longer than 0"));
+    }
+    Ok(d)
+}
+
+/// A duration, zero allowed.
+pub(crate) fn duration_or_zero(flag: &str, s: &str) -> Result<Duration, UsageError> {
+    duration(s).ok_or_else(|| {
+        UsageError(format!(
+            "{flag} {s:?}: expected a duration such as 10, 10s, 500ms, 2m or 1h"
+        ))
+    })
+}
+
+/// `10` (seconds), `1.5s`, `500ms`, `250us`, `2m`, `1h`; at most 100 days.
+pub(crate) fn duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let value: f64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" | "secs" => value,
+        "ms" => value / 1e3,
+        "us" | "µs" => value / 1e6,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| *d <= Duration::from_secs(100 * 24 * 3600))
+}
+
+/// `-H 'Name: value'`.
+pub(crate) fn header(h: &str) -> Result<(String, String), UsageError> {
+    let Some((name, value)) = h.split_once(':') else {
+        return usage(format!(
+            "--header {h:?}: expected 'Name: value' with a colon"
+        ));
+    };
+    Ok((name.trim().to_string(), value.trim().to_string()))
+}
+
+/// A file volley will write at the end (`--save`, `--html`): checked before
+/// the run, so that a typo costs no run.
+pub(crate) fn output_path(flag: &str, path: &str) -> Result<PathBuf, UsageError> {
+    let example = if flag == "--html" {
+        "report.html"
+    } else {
+        "result.json"
+    };
+    if path.is_empty() {
+        return usage(format!(
+            "{flag} \"\": expected a file name such as {example}"
+        ));
+    }
+    let p = PathBuf::from(path);
+    if p.is_dir() {
+        return usage(format!(
+            "{flag} {path:?}: is a directory; expected a file name such as {example}"
+        ));
+    }
+    if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return usage(format!(
+                "{flag} {path:?}: the directory {:?} does not exist",
+                dir.display().to_string()
+            ));
+        }
+    }
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("10"), Some(Duration::from_secs(10)));
+        assert_eq!(duration("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(duration("ten"), None);
+        assert_eq!(duration("10 parsecs"), None);
+        assert_eq!(duration(""), None);
+    }
+
+    #[test]
+    fn output_paths_are_checked_early() {
+        assert!(output_path("--save", "result.json").is_ok());
+        assert!(
+            output_path("--save", "/tmp")
+                .unwrap_err()
+                .0
+                .contains("is a directory")
+        );
+        assert!(
+            output_path("--save", "/no/such/dir/r.json")
+                .unwrap_err()
+                .0
+                .contains("does not exist")
+        );
+        assert!(output_path("--save", "").is_err());
+    }
+
+    #[test]
+    fn ipv6_host() {
+        let t = url("http://[::1]:9000/x").unwrap();
+        assert_eq!(t.host, "::1");
+        assert_eq!(t.authority, "[::1]:9000");
+    }
+}

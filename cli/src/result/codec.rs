@@ -1,0 +1,278 @@
+//! How the document's typed fields look in JSON: durations as seconds,
+//! histograms as base64 HdrHistogram V2 (deflate), error kinds by name,
+//! status codes as string keys.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{
+    Deserializer as HdrDeserializer, Serializer as _, V2DeflateSerializer,
+};
+use serde::de::{self, Deserializer};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use volley_core::stats::{Examples, new_histogram};
+use volley_core::{ErrorKind, Stats};
+
+/// A `Duration` as seconds (`f64`).
+pub(crate) mod seconds {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(secs)
+            .map_err(|_| de::Error::custom(format!("not a duration in seconds: {secs}")))
+    }
+}
+
+/// An `f64` rounded to 0.1 when written.
+pub(crate) fn round1<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(crate::format::round(*x, 1))
+}
+
+/// Error counts as `{kind: count}` with every kind, zeros included. A kind
+/// this build does not know is refused unless its count is 0 (a later
+/// version may list more kinds).
+pub(crate) mod error_counts {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(
+        counts: &[u64; ErrorKind::COUNT],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(ErrorKind::COUNT))?;
+        for kind in ErrorKind::ALL {
+            map.serialize_entry(kind.name(), &counts[kind.index()])?;
+        }
+        map.end()
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<[u64; ErrorKind::COUNT], D::Error> {
+        let mut counts = [0; ErrorKind::COUNT];
+        for (name, n) in BTreeMap::<String, u64>::deserialize(d)? {
+            match kind_named(&name) {
+                Some(k) => counts[k.index()] = n,
+                None if n == 0 => {}
+                None => return Err(de::Error::custom(format!("unknown error kind {name:?}"))),
+            }
+        }
+        Ok(counts)
+    }
+}
+
+/// The first message of each error kind, as `{kind: message}` for the
+/// kinds that occurred; unknown kinds are skipped.
+pub(crate) mod examples {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(e: &Examples, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        for kind in ErrorKind::ALL {
+            if let Some(message) = &e.0[kind.index()] {
+                map.serialize_entry(kind.name(), message)?;
+            }
+        }
+        map.end()
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Examples, D::Error> {
+        let mut e = Examples::default();
+        for (name, message) in BTreeMap::<String, String>::deserialize(d)? {
+            if let Some(k) = kind_named(&name) {
+                e.0[k.index()] = Some(message);
+            }
+        }
+        Ok(e)
+    }
+}
+
+fn kind_named(name: &str) -> Option<ErrorKind> {
+    ErrorKind::ALL.into_iter().find(|k| k.name() == name)
+}
+
+/// Responses by status code, ascending, written `{"200": 9990}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Statuses(pub(crate) Vec<(u16, u64)>);
+
+impl Statuses {
+    pub(crate) fn of(s: &Stats) -> Self {
+        Self(s.statuses().collect())
+    }
+}
+
+impl Serialize for Statuses {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (code, n) in &self.0 {
+            map.serialize_entry(&code.to_string(), n)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Statuses {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut out = Vec::new();
+        for (code, n) in BTreeMap::<String, u64>::deserialize(d)? {
+            match code.parse::<u16>() {
+                Ok(c) if (100..1000).contains(&c) => out.push((c, n)),
+                _ => {
+                    return Err(de::Error::custom(format!(
+                        "status code {code:?} is not a 3-digit code"
+                    )));
+                }
+            }
+        }
+        out.sort_unstable();
+        Ok(Self(out))
+    }
+}
+
+/// A histogram in HdrHistogram's V2 deflate encoding, base64: the form the
+/// HdrHistogram libraries and their interval logs read.
+pub(crate) fn encode(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    // ok: serializing into a Vec fails only for histograms over 2^31 buckets.
+    V2DeflateSerializer::new()
+        .serialize(h, &mut bytes)
+        .expect("a histogram of volley's bounds serializes");
+    BASE64.encode(bytes)
+}
+
+/// Base64 V2 (deflated or not) into a histogram of volley's bounds.
+pub(crate) fn decode(text: &str) -> Result<Histogram<u64>, String> {
+    let bytes = BASE64
+        .decode(text.trim())
+        .map_err(|e| format!("not base64: {e}"))?;
+    let h: Histogram<u64> = HdrDeserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("not an HdrHistogram V2 encoding: {e}"))?;
+    // Stats::merge adds histograms of equal bounds; bring every decoded one
+    // to volley's (1 µs to 1 h, 3 digits).
+    let mut out = new_histogram();
+    out.add(&h)
+        .map_err(|_| "values beyond volley's range of 1 µs to 1 h".to_string())?;
+    Ok(out)
+}
+
+/// Every histogram of the statistics, by name (`--save` only).
+pub(crate) struct Histograms {
+    pub(crate) latency: Histogram<u64>,
+    pub(crate) service: Histogram<u64>,
+    pub(crate) ttfb: Histogram<u64>,
+    pub(crate) connect: Histogram<u64>,
+    pub(crate) tls_handshake: Histogram<u64>,
+    pub(crate) send_lag: Histogram<u64>,
+}
+
+impl fmt::Debug for Histograms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.named().map(|(name, h)| (name, h.len())))
+            .finish()
+    }
+}
+
+impl Histograms {
+    /// Names as written in the file; `tls_handshake` came later than the
+    /// others and may be absent (empty) in older files.
+    const NAMES: [&str; 6] = [
+        "latency",
+        "service",
+        "ttfb",
+        "connect",
+        "tls_handshake",
+        "send_lag",
+    ];
+    const OPTIONAL: &str = "tls_handshake";
+
+    pub(crate) fn of(s: &Stats) -> Self {
+        Self {
+            latency: s.latency.clone(),
+            service: s.service.clone(),
+            ttfb: s.ttfb.clone(),
+            connect: s.connect.clone(),
+            tls_handshake: s.tls_handshake.clone(),
+            send_lag: s.send_lag.clone(),
+        }
+    }
+
+    fn named(&self) -> impl Iterator<Item = (&'static str, &Histogram<u64>)> {
+        let all = [
+            &self.latency,
+            &self.service,
+            &self.ttfb,
+            &self.connect,
+            &self.tls_handshake,
+            &self.send_lag,
+        ];
+        Self::NAMES.into_iter().zip(all)
+    }
+
+    /// Moves the histograms into `s`.
+    pub(crate) fn into_stats(self, s: &mut Stats) {
+        s.latency = self.latency;
+        s.service = self.service;
+        s.ttfb = self.ttfb;
+        s.connect = self.connect;
+        s.tls_handshake = self.tls_handshake;
+        s.send_lag = self.send_lag;
+    }
+}
+
+impl Serialize for Histograms {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(Self::NAMES.len()))?;
+        for (name, h) in self.named() {
+            map.serialize_entry(name, &encode(h))?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Histograms {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut texts = BTreeMap::<String, String>::deserialize(d)?;
+        let mut take = |name: &str| match texts.remove(name) {
+            Some(text) => {
+                decode(&text).map_err(|e| de::Error::custom(format!("histogram {name:?}: {e}")))
+            }
+            None if name == Self::OPTIONAL => Ok(new_histogram()),
+            None => Err(de::Error::custom(format!("histogram {name:?} is missing"))),
+        };
+        Ok(Self {
+            latency: take("latency")?,
+            service: take("service")?,
+            ttfb: take("ttfb")?,
+            connect: take("connect")?,
+            tls_handshake: take("tls_handshake")?,
+            send_lag: take("send_lag")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_encoding_is_standard_v2_deflate() {
+        let mut h = new_histogram();
+        h.record(100).unwrap();
+        let bytes = BASE64.decode(encode(&h)).unwrap();
+        // The V2 compressed cookie, 0x1c849304 | 0x10 as the Java
+        // HdrHistogram writes it, big-endian.
+        assert_eq!(&bytes[..4], &[0x1c, 0x84, 0x93, 0x14]);
+        assert_eq!(decode(&encode(&h)).unwrap(), h);
+    }
+}

@@ -1,0 +1,85 @@
+//! The run stage: a plan handed to the driver, with what runs beside it
+//! (Ctrl-C, the progress line, the `--log` writer), ending in the run's
+//! description and statistics.
+
+use std::io::{self, IsTerminal};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use anyhow::Context;
+use volley_core::Stats;
+use volley_driver::{Control, RunPlan};
+
+use crate::error::UsageError;
+use crate::live::{log::RequestLog, progress::Progress};
+use crate::plan::Plan;
+use crate::result::{RunInfo, saved};
+
+/// A run that happened.
+pub(crate) struct Finished {
+    pub(crate) info: RunInfo,
+    pub(crate) stats: Stats,
+    /// The wall-clock time of `t0`, Unix seconds.
+    pub(crate) wall_start_unix_s: f64,
+}
+
+/// Runs `plan` against `addr` to its end.
+pub(crate) fn execute(plan: &Plan, addr: SocketAddr) -> anyhow::Result<Finished> {
+    let engines = plan.config.split(plan.threads);
+    let control = Arc::new(Control::new(engines.len()));
+    {
+        let control = Arc::clone(&control);
+        // A second Ctrl-C stops waiting for in-flight requests.
+        let _ = ctrlc::set_handler(move || control.stop());
+    }
+    let info = RunInfo {
+        method: plan.method.clone(),
+        url: plan.target.url.clone(),
+        duration: plan.config.duration,
+        target_rps: plan.target_rps(),
+        users: plan.config.users,
+        threads: engines.len(),
+        keep_alive: plan.config.keep_alive,
+        timeout: plan.config.timeout,
+        tls: plan.tls.is_some(),
+        insecure: plan.insecure,
+        shard: plan.shard,
+    };
+    let progress = (!plan.quiet && io::stderr().is_terminal())
+        .then(|| Progress::start(Arc::clone(&control), plan.config.duration));
+    let log = match &plan.log {
+        Some(path) => Some(
+            RequestLog::create(path)
+                .map_err(|e| UsageError(format!("--log {path:?}: cannot create it: {e}")))?,
+        ),
+        None => None,
+    };
+    let run_plan = RunPlan {
+        addr,
+        template: plan.template.clone(),
+        tls: plan.tls.clone(),
+        log: log.as_ref().map(|l| l.tx.clone()),
+        engines,
+    };
+    // t0's wall-clock time for the result: read once, here; t0 itself
+    // comes later by the time the users take to connect.
+    let wall_start = SystemTime::now();
+    let stats = volley_driver::run(run_plan, Arc::clone(&control)).context("the run failed")?;
+    drop(progress);
+    if let (Some(log), Some(path)) = (log, &plan.log) {
+        // The report still comes; the log's failure is said on stderr.
+        if let Err(e) = log.finish() {
+            eprintln!("volley: --log {path:?}: writing failed: {e}");
+        }
+    }
+    if let Some(reason) = control.fatal() {
+        // Every connection would fail the same way: one line, not a report.
+        anyhow::bail!("{reason}");
+    }
+    Ok(Finished {
+        info,
+        stats,
+        wall_start_unix_s: saved::unix_seconds(wall_start),
+    })
+}
