@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use volley_driver::server::{ServeConfig, Server, parse_status_mix};
 use volley_driver::{Control, RunPlan};
+use volley_server::{ServeConfig, Server, parse_status_mix};
 
 use crate::args::{Cli, Command, RunArgs, ServeArgs};
 use crate::plan::{Defaults, Plan, RUN_DEFAULTS, UsageError};

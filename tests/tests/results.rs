@@ -12,7 +12,7 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use serde_json::Value;
 use support::volley_bin;
-use volley_driver::server::{RunningServer, ServeConfig, Server};
+use volley_server::{RunningServer, ServeConfig, Server};
 
 fn volley(args: &[&str]) -> Output {
     volley_env(args, None)
