@@ -1,6 +1,11 @@
-//! One accepted connection: its buffers, request loop and answers.
+//! One accepted connection: its state, buffers, request loop and answers.
+//!
+//! Everything that changes a connection's [`ConnState`] is in this file, as
+//! h11 keeps its state machine in one module: the server's loop only learns
+//! what to do next from [`Next`].
 
 use std::io::{self, Read, Write};
+use std::net::Shutdown;
 use std::time::Instant;
 
 use mio::net::TcpStream;
@@ -18,6 +23,78 @@ const MAX_QUEUED: usize = 4096;
 /// Reads per connection per wakeup before other connections get their turn.
 const READS_PER_DRIVE: u32 = 16;
 
+/// Where a connection is in its life.
+///
+/// It answers requests until one of two things ends that: the peer shuts its
+/// write side, or a request has to be the last (it asked to close, or it
+/// could not be answered and the stream cannot be resynchronised after it).
+/// A connection that ends the second way, with the peer still sending, is
+/// shut down for writing and drained ([`Lingering`](Self::Lingering)) so that
+/// the peer's unread bytes cannot turn the close into a reset. The peer's end
+/// of stream is only read in [`Open`](Self::Open), and lingering follows only
+/// [`Closing`](Self::Closing), so no other combination exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ConnState {
+    /// Reading, parsing and answering requests.
+    Open,
+    /// The peer shut its write side: the complete requests already read are
+    /// still answered, then the connection is dropped.
+    PeerClosed,
+    /// The last request has been read: whatever follows it is discarded, and
+    /// once it is answered the server shuts its write side and lingers.
+    Closing,
+    /// As [`Closing`](Self::Closing), but the peer had already shut its
+    /// write side, so once answered the connection is dropped: nothing more
+    /// can arrive that would need draining.
+    ClosingPeerClosed,
+    /// Shut down for writing; reads are discarded until the peer closes or
+    /// the linger deadline, which the server keeps, passes.
+    Lingering,
+}
+
+/// What moves a connection from one [`ConnState`] to another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Input {
+    /// A read returned the peer's end of stream.
+    PeerEof,
+    /// A request that must be the last one was read.
+    LastRequest,
+    /// The last request is answered and written: linger.
+    Answered,
+}
+
+impl ConnState {
+    /// The state after `input`; the table of every transition.
+    ///
+    /// The connection only feeds the inputs its state allows (it reads only
+    /// while `Open` and parses only while `Open` or `PeerClosed`), so any
+    /// other pair is a bug here: it asserts in debug builds and leaves the
+    /// state as it was otherwise.
+    fn on(self, input: Input) -> Self {
+        use ConnState::*;
+        match (self, input) {
+            (Open, Input::PeerEof) => PeerClosed,
+            (Open, Input::LastRequest) => Closing,
+            (PeerClosed, Input::LastRequest) => ClosingPeerClosed,
+            (Closing, Input::Answered) => Lingering,
+            (state, input) => {
+                debug_assert!(false, "connection cannot take {input:?} in state {state:?}");
+                state
+            }
+        }
+    }
+
+    /// Whether to read more from the socket (backpressure aside).
+    fn reads(self) -> bool {
+        self == Self::Open
+    }
+
+    /// Whether buffered bytes are still parsed as requests.
+    fn parses(self) -> bool {
+        matches!(self, Self::Open | Self::PeerClosed)
+    }
+}
+
 /// What the server does with a connection after driving it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Next {
@@ -25,7 +102,8 @@ pub(crate) enum Next {
     Keep,
     /// It used its read budget with data maybe left: drive it again soon.
     Again,
-    /// Everything is answered and the server closes: shut down and drain.
+    /// It has just started to linger: drop it at the linger deadline if
+    /// the peer has not closed by then.
     Linger,
     /// Drop it now.
     Close,
@@ -34,6 +112,7 @@ pub(crate) enum Next {
 /// One accepted connection.
 #[derive(Debug)]
 pub(crate) struct Conn {
+    state: ConnState,
     pub(crate) stream: TcpStream,
     slot: usize,
     /// Tells this connection from later ones in the same slot.
@@ -46,22 +125,21 @@ pub(crate) struct Conn {
     /// Request body bytes still to skip.
     skip: u64,
     /// Response bytes; `out[out_pos..]` is not written yet.
-    pub(crate) out: Vec<u8>,
+    out: Vec<u8>,
     out_pos: usize,
     /// Answers of this connection waiting in the delay queue.
-    pub(crate) queued: usize,
-    /// A request said close or was bad: parse no more, close after answering.
-    closing: bool,
-    /// The peer shut its write side: answer what was read, then close.
-    peer_closed: bool,
-    /// Shut down for writing and drained until its linger deadline.
-    pub(crate) lingering: bool,
-    /// Listed in `Shared::dirty`.
-    pub(crate) dirty: bool,
+    queued: usize,
+    /// Listed in `Shared::dirty`, the connections that got delayed answers
+    /// in this round and are driven once they all are in. It is not part of
+    /// [`ConnState`]: it is set and cleared within one round of the server's
+    /// loop, in any state but `Lingering` (which has no answers queued).
+    dirty: bool,
 }
+
 impl Conn {
     pub(crate) fn new(stream: TcpStream, slot: usize, generation: u64) -> Self {
         Self {
+            state: ConnState::Open,
             stream,
             slot,
             generation,
@@ -72,9 +150,6 @@ impl Conn {
             out: Vec::new(),
             out_pos: 0,
             queued: 0,
-            closing: false,
-            peer_closed: false,
-            lingering: false,
             dirty: false,
         }
     }
@@ -82,7 +157,7 @@ impl Conn {
     /// Answers buffered requests, writes, and reads more, until the socket
     /// would block or the read budget is spent.
     pub(crate) fn drive(&mut self, sh: &mut Shared, now: Instant) -> Next {
-        if self.lingering {
+        if self.state == ConnState::Lingering {
             return self.drain();
         }
         for _ in 0..READS_PER_DRIVE {
@@ -94,7 +169,7 @@ impl Conn {
                 return self.settle();
             }
             match self.fill() {
-                Ok(0) => self.peer_closed = true,
+                Ok(0) => self.state = self.state.on(Input::PeerEof),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return self.settle(),
                 Err(_) => return Next::Close,
@@ -108,16 +183,21 @@ impl Conn {
     }
 
     /// Whether this connection is done, once nothing more can happen now.
-    fn settle(&self) -> Next {
+    fn settle(&mut self) -> Next {
         let answered = self.queued == 0 && self.out_pos == self.out.len();
         if !answered {
-            Next::Keep
-        } else if self.peer_closed {
-            Next::Close
-        } else if self.closing {
-            Next::Linger
-        } else {
-            Next::Keep
+            return Next::Keep;
+        }
+        match self.state {
+            // `drive` drains a lingering connection instead of settling it.
+            ConnState::Open | ConnState::Lingering => Next::Keep,
+            ConnState::PeerClosed | ConnState::ClosingPeerClosed => Next::Close,
+            ConnState::Closing => {
+                // The write side may already be shut by a reset; drain anyway.
+                let _ = self.stream.shutdown(Shutdown::Write);
+                self.state = self.state.on(Input::Answered);
+                Next::Linger
+            }
         }
     }
 
@@ -127,7 +207,7 @@ impl Conn {
     }
 
     fn wants_read(&self) -> bool {
-        !self.closing && !self.peer_closed && !self.paused()
+        self.state.reads() && !self.paused()
     }
 
     /// Parses and answers every complete request in the buffer.
@@ -146,8 +226,8 @@ impl Conn {
             if self.start == self.end || self.paused() {
                 break;
             }
-            if self.closing {
-                // Nothing after a closing request is answered.
+            if !self.state.parses() {
+                // Nothing after the last request is answered.
                 self.start = self.end;
                 break;
             }
@@ -173,7 +253,9 @@ impl Conn {
                         (true, true) => Variant::KeepAlive,
                         (true, false) => Variant::Plain,
                     };
-                    self.closing = !head.keep_alive;
+                    if !head.keep_alive {
+                        self.state = self.state.on(Input::LastRequest);
+                    }
                     // Only to HTTP/1.1 (RFC 9110 §10.1.1), and only when
                     // nothing earlier waits in the delay queue, or this
                     // interim response would overtake that answer.
@@ -192,7 +274,7 @@ impl Conn {
 
     /// Answers a bad request with `reply` and stops reading requests.
     fn fail(&mut self, sh: &mut Shared, now: Instant, reply: Reply) {
-        self.closing = true;
+        self.state = self.state.on(Input::LastRequest);
         self.skip = 0;
         self.start = self.end;
         self.answer(sh, now, reply);
@@ -213,6 +295,21 @@ impl Conn {
             });
             self.queued += 1;
         }
+    }
+
+    /// Takes a delayed answer that is due. Returns whether the connection
+    /// must now be listed to be driven, which is once per round: the caller
+    /// calls [`unlist`](Self::unlist) when it drives it.
+    pub(crate) fn deliver(&mut self, bytes: &[u8]) -> bool {
+        debug_assert!(self.queued > 0 && self.state != ConnState::Lingering);
+        self.out.extend_from_slice(bytes);
+        self.queued = self.queued.saturating_sub(1);
+        !std::mem::replace(&mut self.dirty, true)
+    }
+
+    /// Clears the mark that [`deliver`](Self::deliver) set.
+    pub(crate) fn unlist(&mut self) {
+        self.dirty = false;
     }
 
     /// Reads once into the buffer; `Ok(0)` is the peer's end of stream.
@@ -285,8 +382,62 @@ mod tests {
     use std::net::Shutdown;
     use std::time::Duration;
 
+    use super::{ConnState, Input};
     use crate::testing::{GET, assert_closed, connect, read_response, serve};
     use crate::{MAX_HEAD_BYTES, MAX_HEADERS, ServeConfig, ServeStats};
+
+    const STATES: [ConnState; 5] = [
+        ConnState::Open,
+        ConnState::PeerClosed,
+        ConnState::Closing,
+        ConnState::ClosingPeerClosed,
+        ConnState::Lingering,
+    ];
+
+    #[test]
+    fn states_and_their_transitions() {
+        use ConnState::*;
+        assert_eq!(Open.on(Input::PeerEof), PeerClosed);
+        assert_eq!(Open.on(Input::LastRequest), Closing);
+        assert_eq!(PeerClosed.on(Input::LastRequest), ClosingPeerClosed);
+        assert_eq!(Closing.on(Input::Answered), Lingering);
+        let reads: Vec<bool> = STATES.iter().map(|s| s.reads()).collect();
+        assert_eq!(reads, [true, false, false, false, false]);
+        let parses: Vec<bool> = STATES.iter().map(|s| s.parses()).collect();
+        assert_eq!(parses, [true, true, false, false, false]);
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "cannot take PeerEof in state Lingering")]
+    fn an_impossible_transition_asserts() {
+        let _ = ConnState::Lingering.on(Input::PeerEof);
+    }
+
+    #[test]
+    fn closing_request_read_after_the_peer_closed_is_answered() {
+        // The first answer fills the output buffer past its high-water mark,
+        // so the second request waits unparsed while the end of stream may
+        // be read: the closing request is then parsed after the peer closed.
+        let server = serve(ServeConfig {
+            body_size: 300 * 1024,
+            ..Default::default()
+        });
+        let (mut s, mut r) = connect(&server);
+        let close = b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n";
+        s.write_all(&[GET, close, GET].concat()).unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        assert_eq!(read_response(&mut r, false).header("connection"), None);
+        let last = read_response(&mut r, false);
+        assert_eq!(
+            (last.status, last.header("connection"), last.body.len()),
+            (200, Some("close"), 300 * 1024)
+        );
+        assert_closed(&mut r);
+        drop((s, r));
+        let stats = server.stop().unwrap();
+        assert_eq!((stats.requests, stats.responses), (2, 2));
+    }
 
     #[test]
     fn keep_alive_answers_every_request_on_one_connection() {

@@ -15,6 +15,9 @@
 //! registered once for READABLE | WRITABLE and never reregistered; every
 //! event on it drives that one connection, which parses buffered requests,
 //! flushes its output buffer and reads until `WouldBlock`, in a loop.
+//! Where a connection is in its life (open, the peer done sending, the last
+//! request read, lingering) is one state enum, and every transition of it
+//! is in `conn.rs`.
 //!
 //! Responses are rendered once per status at startup; answering a request
 //! copies those bytes into the connection's output buffer, so the hot path

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -265,9 +265,6 @@ impl Server {
             Next::Keep => {}
             Next::Again => self.shared.again.push((slot, conn.generation)),
             Next::Linger => {
-                // The write side may already be shut by a reset; drain anyway.
-                let _ = conn.stream.shutdown(Shutdown::Write);
-                conn.lingering = true;
                 let due = now.checked_add(LINGER).unwrap_or(now);
                 self.shared.lingering.push_back(Due {
                     due,
@@ -313,18 +310,14 @@ impl Server {
             if conn.generation != d.generation {
                 continue;
             }
-            conn.out
-                .extend_from_slice(self.shared.responses.bytes(reply));
-            conn.queued = conn.queued.saturating_sub(1);
             self.shared.stats.responses += 1;
-            if !conn.dirty {
-                conn.dirty = true;
+            if conn.deliver(self.shared.responses.bytes(reply)) {
                 self.shared.dirty.push(d.slot);
             }
         }
         while let Some(slot) = self.shared.dirty.pop() {
             if let Some(conn) = self.conns.get_mut(slot) {
-                conn.dirty = false;
+                conn.unlist();
                 self.drive(slot, now);
             }
         }
