@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use volley_driver::server::{ServeConfig, Server, parse_status_mix};
+use volley_server::{ServeConfig, Server, parse_status_mix};
 
 use crate::args::ServeArgs;
 use crate::error::UsageError;
@@ -57,7 +57,7 @@ pub(crate) fn serve(a: &ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Starts the demo's target on a free loopback port.
-pub(crate) fn demo_target() -> anyhow::Result<volley_driver::server::RunningServer> {
+pub(crate) fn demo_target() -> anyhow::Result<volley_server::RunningServer> {
     let config = ServeConfig {
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         delay: DEMO_DELAY,

@@ -138,7 +138,7 @@ pub fn keep_alive(version: u8, headers: &[httparse::Header<'_>]) -> bool {
 }
 
 /// `s` without leading and trailing spaces and tabs (HTTP's OWS).
-pub fn trim(mut s: &[u8]) -> &[u8] {
+pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
     }
@@ -150,7 +150,7 @@ pub fn trim(mut s: &[u8]) -> &[u8] {
 
 /// A run of ASCII digits as a number; `None` if empty, not digits, or
 /// longer than 19 digits (so it cannot overflow).
-pub fn parse_decimal(s: &[u8]) -> Option<u64> {
+pub(crate) fn parse_decimal(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 19 {
         return None;
     }

@@ -13,8 +13,6 @@
 //! Several threads are several independent loops: the plan is split with
 //! [`volley_core::Config::split`], every loop connects its users, then all
 //! start on one common `t0`, and their statistics merge exactly at the end.
-//!
-//! This crate also holds [`server`], the small target behind `volley serve`.
 
 #![deny(missing_docs)]
 
@@ -22,7 +20,6 @@ mod control;
 mod error;
 mod event_loop;
 mod limits;
-pub mod server;
 mod socket;
 mod timer;
 mod tls;

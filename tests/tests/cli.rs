@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use support::volley_bin;
-use volley_driver::server::{ServeConfig, Server};
+use volley_server::{ServeConfig, Server};
 
 fn volley(args: &[&str]) -> Output {
     Command::new(volley_bin())
@@ -21,7 +21,7 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn target() -> volley_driver::server::RunningServer {
+fn target() -> volley_server::RunningServer {
     Server::spawn(ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         statuses: vec![(200, 9), (503, 1)],

@@ -18,7 +18,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use support::volley_bin;
-use volley_driver::server::{ServeConfig, Server};
+use volley_server::{ServeConfig, Server};
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// The variable Kubernetes sets to the pod's index in an Indexed Job.

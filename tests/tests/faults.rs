@@ -24,8 +24,8 @@ use volley_tests::assert_accounted;
 
 use support::{RawServer, answer_all, read_request, volley_bin};
 use volley_core::{Config, ErrorKind, MAX_DRAIN, Rate, RequestSpec, RequestTemplate, Stats};
-use volley_driver::server::{ServeConfig, Server};
 use volley_driver::{Control, RunPlan};
+use volley_server::{ServeConfig, Server};
 
 /// A good answer, kept alive.
 const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";

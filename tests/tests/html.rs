@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::volley_bin;
-use volley_driver::server::{ServeConfig, Server};
+use volley_server::{ServeConfig, Server};
 
 /// The four charts of the page, by `<svg id>`.
 const CHARTS: [&str; 4] = [

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use support::{RawServer, answer_all, read_request};
 use volley_core::{Config, ErrorKind, Rate, RequestSpec, RequestTemplate, Stats};
-use volley_driver::server::{ServeConfig, Server};
 use volley_driver::{Control, RunPlan};
+use volley_server::{ServeConfig, Server};
 
 fn template(addr: SocketAddr, close: bool) -> RequestTemplate {
     RequestTemplate::new(&RequestSpec {
@@ -49,7 +49,7 @@ fn count(s: &Stats, kind: ErrorKind) -> u64 {
     s.errors[kind.index()]
 }
 
-fn serve(config: ServeConfig) -> volley_driver::server::RunningServer {
+fn serve(config: ServeConfig) -> volley_server::RunningServer {
     Server::spawn(ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..config

@@ -12,7 +12,7 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use serde_json::Value;
 use support::volley_bin;
-use volley_driver::server::{RunningServer, ServeConfig, Server};
+use volley_server::{RunningServer, ServeConfig, Server};
 
 fn volley(args: &[&str]) -> Output {
     volley_env(args, None)
@@ -364,7 +364,11 @@ fn saved_results_merge_exactly() {
         .unwrap()
         .remove("histograms")
         .expect("histograms in the saved file");
-    assert_eq!(json(&ra), whole, "the saved file without its histograms is the report");
+    assert_eq!(
+        json(&ra),
+        whole,
+        "the saved file without its histograms is the report"
+    );
     assert_eq!(sa["format"], "volley-result");
     assert_eq!(sa["version"], 1);
     let start = sa["wall_start_unix_s"].as_f64().unwrap();
