@@ -1,17 +1,15 @@
 //! The driver over real loopback sockets: against the built-in server and
 //! against raw listeners that misbehave. Every run is bounded in time.
 
-mod support;
-
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{RawServer, answer_all, read_request};
 use volley_core::{Config, ErrorKind, Rate, RequestSpec, RequestTemplate, Stats};
 use volley_driver::{Control, RunPlan};
 use volley_server::{ServeConfig, Server};
+use volley_tests::raw::{RawServer, answer_all, read_request};
 
 fn template(addr: SocketAddr, close: bool) -> RequestTemplate {
     RequestTemplate::new(&RequestSpec {

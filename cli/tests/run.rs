@@ -181,7 +181,6 @@ fn closed_port_reports_refusals_and_exits_1_promptly() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}/");
-    volley_bin(); // build outside the timed part
     let start = Instant::now();
     let out = volley(&[
         "--url", &url, "--rps", "50", "--users", "3", "-d", "1", "-q",
@@ -356,7 +355,6 @@ fn demo_runs_a_full_report_in_one_command() {
 fn interrupt_ends_early_and_still_reports() {
     let server = target();
     let url = format!("http://{}/", server.addr());
-    volley_bin();
     let start = Instant::now();
     let child = Command::new(volley_bin())
         .args([&url, "--rps", "100", "--users", "2", "-d", "60s", "-q"])

@@ -1,40 +1,12 @@
-//! Helpers shared by the loopback and binary tests.
-#![allow(dead_code, unreachable_pub)]
+//! Raw TCP servers for misbehaviour: a thread per connection that does
+//! whatever the test asks of it.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-/// The `volley` binary of this workspace, brought up to date once per test
-/// process (a package's tests cannot name another package's binary, and
-/// `cargo test -p volley-tests` alone would otherwise run a stale one).
-pub fn volley_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        // target/<profile>/deps/<this test> → target/<profile>/volley
-        let exe = std::env::current_exe().expect("test executable path");
-        let dir = exe
-            .parent()
-            .and_then(|d| d.parent())
-            .expect("target dir")
-            .to_path_buf();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-q", "-p", "volley", "--bin", "volley"]);
-        if dir.file_name().is_some_and(|p| p == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo build");
-        assert!(status.success(), "building the volley binary failed");
-        dir.join("volley")
-    })
-    .clone()
-}
 
 /// A raw TCP server for misbehaviour: every accepted connection is handed
 /// to `handler` on its own thread. Stops accepting when dropped.
