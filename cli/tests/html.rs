@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::volley_bin;
+use support::{text, volley_bin};
 use volley_server::{ServeConfig, Server};
 
 /// The four charts of the page, by `<svg id>`.
@@ -20,10 +20,6 @@ const CHARTS: [&str; 4] = [
     "chart-rate-time",
     "chart-errors-time",
 ];
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// A fresh directory for one test's files.
 fn scratch(name: &str) -> PathBuf {

@@ -5,38 +5,14 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use base64::Engine as _;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use serde_json::Value;
-use support::volley_bin;
+use support::{json, text, volley, volley_env};
 use volley_server::{RunningServer, ServeConfig, Server};
-
-fn volley(args: &[&str]) -> Output {
-    volley_env(args, None)
-}
-
-fn volley_env(args: &[&str], env: Option<(&str, &str)>) -> Output {
-    let mut cmd = Command::new(volley_bin());
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .env_remove("JOB_COMPLETION_INDEX");
-    if let Some((k, v)) = env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run volley")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)))
-}
 
 /// 9 of 10 responses 200, 1 of 10 503, spread evenly.
 fn target() -> RunningServer {

@@ -3,23 +3,11 @@
 
 mod support;
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::volley_bin;
+use support::{text, volley, volley_bin};
 use volley_server::{ServeConfig, Server};
-
-fn volley(args: &[&str]) -> Output {
-    Command::new(volley_bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run volley")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn target() -> volley_server::RunningServer {
     Server::spawn(ServeConfig {
@@ -429,4 +417,86 @@ fn log_has_one_row_per_request_on_the_schedule() {
     }
     let statuses_200 = rows.iter().filter(|f| f[6] == "200").count() as u64;
     assert_eq!(statuses_200, v["status"]["200"].as_u64().unwrap());
+}
+
+#[test]
+fn url_user_info_is_basic_authentication_and_the_password_is_never_shown() {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    // Keeps every request head it reads, and answers 200.
+    let heads = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = Arc::clone(&heads);
+    let server = volley_tests::raw::RawServer::start(move |mut s| {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while s.read(&mut byte).is_ok_and(|n| n == 1) {
+            head.push(byte[0]);
+            if head.ends_with(b"\r\n\r\n") {
+                seen.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&head).into_owned());
+                head.clear();
+                if s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    });
+    let dir = std::env::temp_dir().join(format!("volley-basic-auth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (save, html, log) = (dir.join("r.json"), dir.join("r.html"), dir.join("r.csv"));
+    let url = format!("http://al%40ice:s3cr%3At@{}/private", server.addr);
+    let mut outputs = Vec::new();
+    for format in ["text", "json"] {
+        let out = volley(&[
+            &url,
+            "--rps",
+            "20",
+            "-c",
+            "2",
+            "-n",
+            "10",
+            "-q",
+            "-o",
+            format,
+            "--save",
+            save.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        outputs.push(text(&out.stdout) + &text(&out.stderr));
+    }
+    // "al@ice:s3cr:t", percent-decoded, as curl sends it.
+    let heads = heads.lock().unwrap();
+    assert_eq!(heads.len(), 20);
+    assert!(
+        heads
+            .iter()
+            .all(|h| h.contains("\r\nAuthorization: Basic YWxAaWNlOnMzY3I6dA==\r\n")),
+        "{}",
+        heads[0]
+    );
+    assert!(
+        heads[0].starts_with("GET /private HTTP/1.1\r\n"),
+        "{}",
+        heads[0]
+    );
+    for file in [&save, &html, &log] {
+        outputs.push(std::fs::read_to_string(file).unwrap());
+    }
+    for shown in &outputs {
+        assert!(
+            shown.contains("/private") || shown.starts_with("index,"),
+            "{shown}"
+        );
+        for secret in ["s3cr", "al%40ice", "al@ice", "YWxAaWNl"] {
+            assert!(!shown.contains(secret), "{secret:?} shown in: {shown}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -122,11 +122,21 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
     }
     .min(users);
 
-    let headers = args
+    let mut headers = args
         .headers
         .iter()
         .map(|h| parse::header(h))
         .collect::<Result<Vec<_>, _>>()?;
+    // The URL's user info is Basic authentication, unless -H Authorization
+    // says otherwise (curl's rule).
+    if let Some(c) = &target.credentials {
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        {
+            headers.push(("Authorization".into(), c.basic()));
+        }
+    }
     let body = match (&args.body, &args.body_file) {
         (Some(b), _) => b.clone().into_bytes(),
         (None, Some(path)) => std::fs::read(path)
@@ -325,6 +335,36 @@ mod tests {
         for e in [with(&["--rps", "0"]), err(&["--rps", "1", "--users", "1"])] {
             assert!(!e.contains('\n'), "{e}");
         }
+    }
+
+    #[test]
+    fn user_info_becomes_basic_authentication_unless_a_header_says_otherwise() {
+        let request = |list: &[&str]| {
+            let p = build(&args(list)).unwrap();
+            (
+                String::from_utf8(p.template.bytes().to_vec()).unwrap(),
+                p.target.url,
+            )
+        };
+        let (req, url) = request(&["http://bob:s3cret@127.0.0.1/", "--rps", "1", "-c", "1"]);
+        assert!(
+            req.contains("\r\nAuthorization: Basic Ym9iOnMzY3JldA==\r\n"),
+            "{req}"
+        );
+        assert!(!url.contains("s3cret") && !url.contains("bob"), "{url}");
+        let (req, _) = request(&[
+            "http://bob:s3cret@127.0.0.1/",
+            "--rps",
+            "1",
+            "-c",
+            "1",
+            "-H",
+            "authorization: Bearer t",
+        ]);
+        assert!(
+            req.contains("\r\nauthorization: Bearer t\r\n") && !req.contains("Basic"),
+            "{req}"
+        );
     }
 
     #[test]

@@ -12,7 +12,8 @@ use crate::error::{UsageError, usage};
 /// The target, split from the URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Target {
-    /// The URL as the user gave it (normalised).
+    /// The URL as the user gave it (normalised), without its user info: it
+    /// is what reports, files and messages show.
     pub(crate) url: String,
     pub(crate) host: String,
     pub(crate) port: u16,
@@ -22,16 +23,74 @@ pub(crate) struct Target {
     pub(crate) path: String,
     /// Value for the Host header.
     pub(crate) authority: String,
+    /// `user:password` from the URL, percent-decoded, for Basic
+    /// authentication (SPEC §9).
+    pub(crate) credentials: Option<Credentials>,
+}
+
+/// A user name and password; `Debug` does not show the password.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Credentials {
+    pub(crate) user: String,
+    pub(crate) password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    /// The `Authorization` header's value: `Basic base64(user:password)`
+    /// (RFC 7617), as curl sends it for a URL with user info.
+    pub(crate) fn basic(&self) -> String {
+        use base64::Engine as _;
+        let pair = format!("{}:{}", self.user, self.password);
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    }
+}
+
+/// `s` with the password of its user info, if any, replaced by `***`, so
+/// that a refusal can quote the URL.
+pub(crate) fn redact(s: &str) -> String {
+    let Some(scheme_end) = s.find("://").map(|i| i + 3) else {
+        return s.to_string();
+    };
+    let authority_end = s[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(s.len(), |i| scheme_end + i);
+    let authority = &s[scheme_end..authority_end];
+    match authority
+        .rfind('@')
+        .and_then(|at| authority[..at].find(':').map(|colon| (colon, at)))
+    {
+        Some((colon, at)) => {
+            format!(
+                "{}{}***{}",
+                &s[..scheme_end],
+                &authority[..=colon],
+                &s[scheme_end + at..]
+            )
+        }
+        None => s.to_string(),
+    }
 }
 
 /// Splits an `http://` or `https://` URL.
 pub(crate) fn url(s: &str) -> Result<Target, UsageError> {
+    let shown = redact(s);
     let bad = |why: &str| {
         usage(format!(
-            "--url {s:?}: {why}; expected http://host[:port]/path or https://..."
+            "--url {shown:?}: {why}; expected http://host[:port]/path or https://..."
         ))
     };
-    let parsed = match url::Url::parse(s) {
+    let mut parsed = match url::Url::parse(s) {
         Ok(u) => u,
         Err(url::ParseError::RelativeUrlWithoutBase) => return bad("no scheme"),
         Err(e) => return bad(&e.to_string()),
@@ -58,6 +117,19 @@ pub(crate) fn url(s: &str) -> Result<Target, UsageError> {
         Some(p) => format!("{host_in_url}:{p}"),
         None => host_in_url,
     };
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let credentials =
+        (!parsed.username().is_empty() || parsed.password().is_some()).then(|| Credentials {
+            user: decode(parsed.username()),
+            password: decode(parsed.password().unwrap_or("")),
+        });
+    // ok: an http(s) URL with a host can always drop its user info.
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
     Ok(Target {
         url: parsed.to_string(),
         host,
@@ -65,6 +137,7 @@ pub(crate) fn url(s: &str) -> Result<Target, UsageError> {
         https,
         path,
         authority,
+        credentials,
     })
 }
 
@@ -213,6 +286,30 @@ mod tests {
                 .contains("does not exist")
         );
         assert!(output_path("--save", "").is_err());
+    }
+
+    #[test]
+    fn user_info_is_taken_out_of_the_url() {
+        let t = url("http://us%40er:p%3Ass@127.0.0.1:8080/x").unwrap();
+        assert_eq!(t.url, "http://127.0.0.1:8080/x");
+        assert_eq!(t.authority, "127.0.0.1:8080");
+        let c = t.credentials.unwrap();
+        assert_eq!((c.user.as_str(), c.password.as_str()), ("us@er", "p:ss"));
+        assert_eq!(c.basic(), "Basic dXNAZXI6cDpzcw==");
+        assert!(!format!("{c:?}").contains("p:ss"));
+        // A user without a password sends an empty one, as curl does.
+        let c = url("http://alice@h/").unwrap().credentials.unwrap();
+        assert_eq!(c.basic(), "Basic YWxpY2U6");
+        assert_eq!(url("http://h/").unwrap().credentials, None);
+    }
+
+    #[test]
+    fn refusals_do_not_show_the_password() {
+        assert_eq!(redact("ftp://u:secret@h/x"), "ftp://u:***@h/x");
+        assert_eq!(redact("http://u@h/x:y@z"), "http://u@h/x:y@z");
+        assert_eq!(redact("http://h:80/"), "http://h:80/");
+        let e = url("ftp://u:secret@h/x").unwrap_err().0;
+        assert!(!e.contains("secret") && e.contains("u:***@h"), "{e}");
     }
 
     #[test]

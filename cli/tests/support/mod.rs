@@ -11,11 +11,20 @@ pub(crate) fn volley_bin() -> &'static Path {
 
 /// Runs `volley args...` with no stdin and waits for it.
 pub(crate) fn volley(args: &[&str]) -> Output {
-    Command::new(volley_bin())
-        .args(args)
+    volley_env(args, None)
+}
+
+/// [`volley`] with one more environment variable. `JOB_COMPLETION_INDEX`
+/// (which `--shard auto/N` reads) is never inherited.
+pub(crate) fn volley_env(args: &[&str], env: Option<(&str, &str)>) -> Output {
+    let mut cmd = Command::new(volley_bin());
+    cmd.args(args)
         .stdin(Stdio::null())
-        .output()
-        .expect("run volley")
+        .env_remove("JOB_COMPLETION_INDEX");
+    if let Some((k, v)) = env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run volley")
 }
 
 /// Output bytes as text.
