@@ -20,6 +20,7 @@
 //! `cli/tests/`, where cargo names it.
 
 pub mod fake_server;
+pub mod nginx;
 pub mod raw;
 pub mod sim;
 pub mod tls;
