@@ -7,8 +7,13 @@
 pub struct ConnId(pub usize);
 
 /// An action the engine asks of its driver, from [`crate::Engine::poll_output`].
+///
+/// Unlike the crate's other public enums, this one is closed on purpose: a
+/// driver must carry out every action, and one that silently skipped a new
+/// kind (a `_ => {}` arm) would leave the engine waiting for something that
+/// never happens. Adding a variant is a breaking change that every driver
+/// has to answer with code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Output {
     /// Open a new connection to the target for this slot, then report
     /// [`crate::Engine::handle_connected`] or

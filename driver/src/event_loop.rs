@@ -320,7 +320,6 @@ impl EventLoop {
                     }
                 }
                 Output::Close(ConnId(id)) => self.sockets[id].close(),
-                _ => {}
             }
         }
     }

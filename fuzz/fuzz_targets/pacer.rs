@@ -43,7 +43,7 @@ fn drain(engine: &mut Engine, now: Instant) -> u64 {
         match out {
             Output::Connect(conn) => engine.handle_connected(conn, now),
             Output::Send(_) => sent += 1,
-            _ => {}
+            Output::Close(_) => {}
         }
     }
     sent
