@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::conn::{Conn, ConnState, Feed};
 use crate::error::ErrorKind;
-use crate::event::{ConnId, Output};
+use crate::event::{ConnId, Output, Stop};
 use crate::pacer::{Pacer, Rate};
 use crate::request::RequestTemplate;
 use crate::stats::Stats;
@@ -210,6 +210,8 @@ pub struct Engine {
     /// This engine's share of `max_requests`.
     quota: Option<u64>,
     stopped_by_limit: bool,
+    /// The highest stop level handed in so far.
+    stop: Option<Stop>,
     stats: Stats,
 }
 
@@ -246,6 +248,7 @@ impl Engine {
             in_flight: 0,
             quota: config.request_quota(),
             stopped_by_limit: false,
+            stop: None,
             stats: Stats::new(),
             config,
             template,
@@ -477,12 +480,30 @@ impl Engine {
         }
     }
 
-    /// Ends the run early (Ctrl-C): no new requests; in-flight ones are
-    /// awaited as at the normal end. A second call ends it at once.
-    pub fn handle_stop(&mut self, now: Instant) {
+    /// The run is to stop early, at the level `stop` (see [`Stop`]).
+    ///
+    /// [`Stop::Drain`] ends it as at its normal end: no new requests, and
+    /// those in flight are awaited. A run that is already awaiting them at
+    /// its end, or has not started yet, ends at once: the user asks for more
+    /// than the end already does. [`Stop::Now`] ends it at once, counting
+    /// the requests in flight as unfinished.
+    ///
+    /// A level no higher than one handed before changes nothing, so the
+    /// driver may hand the level it sees without counting calls.
+    pub fn handle_stop(&mut self, now: Instant, stop: Stop) {
+        if self.stop >= Some(stop) {
+            return;
+        }
+        self.stop = Some(stop);
         match self.phase {
             Phase::Warmup { .. } | Phase::Ready => self.finish(now, None),
-            Phase::Running { .. } => self.begin_drain(now),
+            Phase::Running { .. } => {
+                // Fixes what was scheduled and for how long, as at the end.
+                self.begin_drain(now);
+                if let (Stop::Now, Phase::Draining { t0, .. }) = (stop, self.phase) {
+                    self.finish(now, Some(t0));
+                }
+            }
             Phase::Draining { t0, .. } => self.finish(now, Some(t0)),
             Phase::Finished => {}
         }

@@ -25,3 +25,20 @@ pub enum Output {
     /// Close this slot's connection (if any) and forget its pending bytes.
     Close(ConnId),
 }
+
+/// How far the run has been asked to stop early, for
+/// [`crate::Engine::handle_stop`]. The levels are ordered, `Drain < Now`,
+/// and a stop only ever rises: the driver hands the engine the level it sees
+/// whenever it is higher than the last one it handed.
+///
+/// Closed, like [`Output`]: a driver keeps the level as a number and maps
+/// every level both ways.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stop {
+    /// End as at the normal end: no new requests, and those in flight are
+    /// awaited (a first Ctrl-C).
+    Drain,
+    /// End at once: requests in flight count as unfinished (a second Ctrl-C,
+    /// or a failure that every request would meet).
+    Now,
+}

@@ -181,7 +181,7 @@ impl EventLoop {
         // A local, so that handling an event can borrow `self` mutably.
         let mut events = Events::with_capacity(1024);
         let mut started = false;
-        let mut stop_seen = 0;
+        let mut stop_seen = None;
         loop {
             let now = Instant::now();
             self.engine.handle_timeout(now);
@@ -189,10 +189,12 @@ impl EventLoop {
             if self.engine.is_finished() {
                 break;
             }
-            let stops = self.control.stop_count();
-            if stops > stop_seen {
-                stop_seen = stops;
-                self.engine.handle_stop(now);
+            // The level, not a count of calls: two stops that came while the
+            // loop was busy are still two.
+            let stop = self.control.stop_level();
+            if let Some(level) = stop.filter(|_| stop > stop_seen) {
+                stop_seen = stop;
+                self.engine.handle_stop(now, level);
                 continue;
             }
             if !started && self.engine.is_ready() {
