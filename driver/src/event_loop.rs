@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use mio::event::Event;
 use mio::{Events, Poll, Token, Waker};
@@ -16,6 +16,7 @@ use crate::error::SetupError;
 use crate::socket::{
     ConnectCheck, ReadEvent, ReadOutcome, Socket, connect_error_kind, io_error_kind,
 };
+use crate::stamp::Clocks;
 use crate::timer::SendTimer;
 use crate::tls::{Tls, fatal_message};
 
@@ -39,40 +40,6 @@ const DEFER_HORIZON: Duration = Duration::from_millis(10);
 /// `epoll_wait` per pass to save a wakeup that rarely comes in so short a
 /// time.
 const MIN_QUIET_SLEEP: Duration = Duration::from_micros(50);
-
-/// A receive timestamp further than this from the clock is not believed
-/// (the wall clock was set meanwhile); the read time stands in for it.
-const MAX_STAMP_SKEW: Duration = Duration::from_secs(10);
-
-/// Maps the kernel's receive timestamps, which are wall-clock times, onto
-/// the monotonic clock, by the offset between the two clocks read together.
-#[derive(Clone, Copy)]
-struct Clocks {
-    now: Instant,
-    wall: Duration,
-}
-
-impl Clocks {
-    fn read() -> Self {
-        let now = Instant::now();
-        let wall = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
-        Self { now, wall }
-    }
-
-    /// When data stamped `arrived` came in; `now` if there is no stamp or
-    /// it cannot be right.
-    fn arrival(&self, arrived: Option<Duration>) -> Instant {
-        let Some(at) = arrived else { return self.now };
-        match self.wall.checked_sub(at) {
-            Some(age) if age <= MAX_STAMP_SKEW => self.now.checked_sub(age).unwrap_or(self.now),
-            // Data that came in after the clocks were read.
-            None if at - self.wall <= MAX_STAMP_SKEW => self.now + (at - self.wall),
-            _ => self.now,
-        }
-    }
-}
 
 /// Records per batch sent to the log writer.
 pub(crate) const LOG_BATCH: usize = 1024;
@@ -465,32 +432,5 @@ fn poll_once(poll: &mut Poll, events: &mut Events, timeout: Option<Duration>) ->
     match poll.poll(events, timeout) {
         Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
         _ => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn receive_stamps_map_onto_the_monotonic_clock() {
-        let now = Instant::now();
-        let clocks = Clocks {
-            now,
-            wall: Duration::from_secs(1_000_000),
-        };
-        let ms = Duration::from_millis;
-        assert_eq!(clocks.arrival(None), now);
-        assert_eq!(clocks.arrival(Some(clocks.wall - ms(3))), now - ms(3));
-        assert_eq!(clocks.arrival(Some(clocks.wall + ms(2))), now + ms(2));
-        // A stamp far off means the wall clock was set: the read time stands in.
-        assert_eq!(
-            clocks.arrival(Some(clocks.wall - Duration::from_secs(60))),
-            now
-        );
-        assert_eq!(
-            clocks.arrival(Some(clocks.wall + Duration::from_secs(60))),
-            now
-        );
     }
 }

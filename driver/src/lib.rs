@@ -24,6 +24,7 @@ mod event_loop;
 mod limits;
 pub mod server;
 mod socket;
+mod stamp;
 mod timer;
 mod tls;
 
