@@ -1,5 +1,7 @@
-//! One user's socket slot: the mio stream, its connect state, TLS if the
-//! target is https, and the unsent tail of the request being written.
+//! One user's socket slot: the mio stream, its connect confirmation, and
+//! the unsent tail of the request being written. For an https target the
+//! slot also holds the TLS session, which does its own reading and writing
+//! of the stream (`tls.rs`).
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -8,11 +10,10 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use rustls::ClientConnection;
 use volley_core::ErrorKind;
 
 use crate::stamp::{StampedReader, enable_rx_timestamps};
-use crate::tls::Tls;
+use crate::tls::{Tls, TlsSession};
 
 /// What confirming a connect found.
 pub(crate) enum ConnectCheck {
@@ -42,9 +43,9 @@ pub(crate) enum ReadEvent<'b> {
 pub(crate) struct Socket {
     stream: Option<TcpStream>,
     connecting: bool,
-    /// When the TLS handshake started, while it is in progress.
-    handshaking: Option<Instant>,
-    tls: Option<Box<ClientConnection>>,
+    /// The TLS session of an https target (boxed: it is large, and the
+    /// slots of a plain-http run should not pay for it).
+    tls: Option<Box<TlsSession>>,
     /// Offset into the request bytes of the first byte not yet written, or
     /// `None` when nothing is pending. The request bytes are the same for
     /// every request, so the tail needs no buffer of its own. (With TLS,
@@ -64,8 +65,8 @@ impl Socket {
     ) -> io::Result<()> {
         self.close();
         if let Some(tls) = tls {
-            let conn = tls.connection().map_err(io::Error::other)?;
-            self.tls = Some(Box::new(conn));
+            let session = TlsSession::new(tls).map_err(io::Error::other)?;
+            self.tls = Some(Box::new(session));
         }
         let mut stream = TcpStream::connect(addr)?;
         registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
@@ -83,7 +84,6 @@ impl Socket {
     pub(crate) fn close(&mut self) {
         self.stream = None;
         self.connecting = false;
-        self.handshaking = None;
         self.tls = None;
         self.pending = None;
     }
@@ -93,7 +93,7 @@ impl Socket {
     }
 
     pub(crate) fn is_handshaking(&self) -> bool {
-        self.handshaking.is_some()
+        self.tls.as_ref().is_some_and(|t| t.is_handshaking())
     }
 
     pub(crate) fn is_open(&self) -> bool {
@@ -104,7 +104,7 @@ impl Socket {
     /// documents: `take_error`, then `peer_addr`. For https, a confirmed
     /// connect starts the TLS handshake.
     pub(crate) fn check_connect(&mut self, now: Instant) -> ConnectCheck {
-        let Some(stream) = &self.stream else {
+        let Some(stream) = &mut self.stream else {
             return ConnectCheck::Pending;
         };
         match stream.take_error() {
@@ -114,9 +114,8 @@ impl Socket {
         match stream.peer_addr() {
             Ok(_) => {
                 self.connecting = false;
-                if self.tls.is_some() {
-                    self.handshaking = Some(now);
-                    if let Err(e) = self.flush_tls() {
+                if let Some(tls) = &mut self.tls {
+                    if let Err(e) = tls.start(now, stream) {
                         return ConnectCheck::Failed(e);
                     }
                 }
@@ -129,21 +128,26 @@ impl Socket {
 
     /// Writes `request` from the start.
     pub(crate) fn send(&mut self, request: &[u8]) -> io::Result<()> {
-        if let Some(tls) = &mut self.tls {
-            tls.writer().write_all(request)?;
-            return self.flush_tls();
+        let Some(tls) = &mut self.tls else {
+            self.pending = Some(0);
+            return self.flush(request);
+        };
+        match &mut self.stream {
+            Some(stream) => tls.send(request, stream),
+            None => Ok(()),
         }
-        self.pending = Some(0);
-        self.flush(request)
     }
 
     /// Writes whatever is pending (the request's tail, or TLS records)
     /// until done or the socket would block.
     pub(crate) fn flush(&mut self, request: &[u8]) -> io::Result<()> {
-        if self.tls.is_some() {
-            return self.flush_tls();
+        let Some(stream) = &mut self.stream else {
+            return Ok(());
+        };
+        if let Some(tls) = &mut self.tls {
+            return tls.flush(stream);
         }
-        let (Some(stream), Some(mut off)) = (&mut self.stream, self.pending) else {
+        let Some(mut off) = self.pending else {
             return Ok(());
         };
         while off < request.len() {
@@ -159,30 +163,13 @@ impl Socket {
         Ok(())
     }
 
-    fn flush_tls(&mut self) -> io::Result<()> {
-        let (Some(stream), Some(tls)) = (&mut self.stream, &mut self.tls) else {
-            return Ok(());
-        };
-        while tls.wants_write() {
-            match tls.write_tls(stream) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
     pub(crate) fn has_pending(&self) -> bool {
         self.pending.is_some() || self.tls.as_ref().is_some_and(|t| t.wants_write())
     }
 
-    /// One read pass: for plain TCP one `read` into `buf`; for TLS one
-    /// `read_tls`, then the records are processed and the plaintext handed
-    /// over through `buf`. What arrived goes to `on`; how the pass ended is
-    /// the result.
+    /// One read pass: for plain TCP one `read` into `buf`; for TLS, the
+    /// session's pass (see [`TlsSession::read`]). What arrived goes to `on`;
+    /// how the pass ended is the result.
     pub(crate) fn read(
         &mut self,
         buf: &mut [u8],
@@ -191,69 +178,26 @@ impl Socket {
         let Some(stream) = &mut self.stream else {
             return ReadOutcome::WouldBlock;
         };
+        if let Some(tls) = &mut self.tls {
+            return tls.read(stream, buf, on);
+        }
         let mut wire = StampedReader::new(stream.as_raw_fd());
-        let Some(tls) = &mut self.tls else {
-            return match wire.read(buf) {
-                Ok(0) => ReadOutcome::Eof,
-                Ok(n) => {
-                    on(ReadEvent::Data {
-                        bytes: &buf[..n],
-                        arrived: wire.arrived(),
-                    });
-                    if n < buf.len() {
-                        ReadOutcome::Short
-                    } else {
-                        ReadOutcome::More
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadOutcome::WouldBlock,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadOutcome::More,
-                Err(e) => ReadOutcome::Error(e),
-            };
-        };
-        let eof = match tls.read_tls(&mut wire) {
-            Ok(0) => true,
-            Ok(_) => false,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::WouldBlock,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return ReadOutcome::More,
-            Err(e) => return ReadOutcome::Error(e),
-        };
-        if let Err(e) = tls.process_new_packets() {
-            // Send the alert rustls queued, then give up on the connection.
-            let _ = tls.write_tls(stream);
-            return ReadOutcome::Tls(e);
-        }
-        if let (Some(started), false) = (self.handshaking, tls.is_handshaking()) {
-            self.handshaking = None;
-            let resumed = tls.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
-            on(ReadEvent::Handshaken { started, resumed });
-        }
-        let mut closed = eof;
-        loop {
-            match tls.reader().read(buf) {
-                Ok(0) => {
-                    closed = true; // close_notify
-                    break;
-                }
-                Ok(n) => on(ReadEvent::Data {
+        match wire.read(buf) {
+            Ok(0) => ReadOutcome::Eof,
+            Ok(n) => {
+                on(ReadEvent::Data {
                     bytes: &buf[..n],
                     arrived: wire.arrived(),
-                }),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    closed = true; // closed without close_notify
-                    break;
+                });
+                if n < buf.len() {
+                    ReadOutcome::Short
+                } else {
+                    ReadOutcome::More
                 }
-                Err(e) => return ReadOutcome::Error(e),
             }
-        }
-        if let Err(e) = self.flush_tls() {
-            return ReadOutcome::Error(e);
-        }
-        if closed {
-            ReadOutcome::Eof
-        } else {
-            ReadOutcome::More
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadOutcome::WouldBlock,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadOutcome::More,
+            Err(e) => ReadOutcome::Error(e),
         }
     }
 }

@@ -1,11 +1,18 @@
-//! TLS between the socket and the engine (rustls, composed as its mio
-//! client example does: `read_tls` → `process_new_packets` → `reader()` into
-//! the engine; the engine's bytes → `writer()` → `write_tls`). The engine
-//! never sees TLS, only plaintext.
+//! TLS between the socket and the engine: the client configuration
+//! ([`Tls`]) and one connection's session ([`TlsSession`]), pumped as
+//! rustls's mio client example does: `read_tls` → `process_new_packets` →
+//! `reader()` into the engine; the engine's bytes → `writer()` →
+//! `write_tls` while `wants_write()`. The engine never sees TLS, only
+//! plaintext.
 
 use std::fmt;
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
+
+use mio::net::TcpStream;
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -13,8 +20,12 @@ use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signat
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, HandshakeKind,
+    RootCertStore, SignatureScheme,
 };
+
+use crate::socket::{ReadEvent, ReadOutcome};
+use crate::stamp::StampedReader;
 
 /// How to set up TLS for an https target.
 #[derive(Clone, Debug, Default)]
@@ -116,9 +127,120 @@ impl Tls {
             host: options.server_name.clone(),
         })
     }
+}
 
-    pub(crate) fn connection(&self) -> Result<rustls::ClientConnection, rustls::Error> {
-        rustls::ClientConnection::new(Arc::clone(&self.config), self.server_name.clone())
+/// One connection's TLS session. It reads and writes the connection's
+/// stream itself, as rustls needs: the socket slot hands it the stream.
+pub(crate) struct TlsSession {
+    conn: ClientConnection,
+    /// When the handshake started (TCP connected), while it is in progress.
+    handshake_started: Option<Instant>,
+}
+
+impl TlsSession {
+    /// A session for a new connection to the target of `tls`.
+    pub(crate) fn new(tls: &Tls) -> Result<Self, rustls::Error> {
+        let conn = ClientConnection::new(Arc::clone(&tls.config), tls.server_name.clone())?;
+        Ok(Self {
+            conn,
+            handshake_started: None,
+        })
+    }
+
+    /// TCP has connected at `now`: the handshake starts, and its first
+    /// flight goes out on `wire`.
+    pub(crate) fn start(&mut self, now: Instant, wire: &mut impl Write) -> io::Result<()> {
+        self.handshake_started = Some(now);
+        self.flush(wire)
+    }
+
+    /// The handshake has started and not yet finished.
+    pub(crate) fn is_handshaking(&self) -> bool {
+        self.handshake_started.is_some()
+    }
+
+    /// Records are waiting for the socket to take them.
+    pub(crate) fn wants_write(&self) -> bool {
+        self.conn.wants_write()
+    }
+
+    /// Encrypts `plaintext` and writes what the socket takes of it.
+    pub(crate) fn send(&mut self, plaintext: &[u8], wire: &mut impl Write) -> io::Result<()> {
+        self.conn.writer().write_all(plaintext)?;
+        self.flush(wire)
+    }
+
+    /// Writes the pending records until there are none or the socket
+    /// would block.
+    pub(crate) fn flush(&mut self, wire: &mut impl Write) -> io::Result<()> {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(wire) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// One read pass: one `read_tls` from `stream` (keeping the kernel's
+    /// receive stamp), `process_new_packets` (an error ends the
+    /// connection, after the alert rustls queued for it goes out), the
+    /// handshake's end if this pass finished it, then all the plaintext
+    /// through `buf` to `on`; last, whatever records the pass queued (the
+    /// handshake's next flight, a key update) are written.
+    pub(crate) fn read(
+        &mut self,
+        stream: &mut TcpStream,
+        buf: &mut [u8],
+        on: &mut dyn FnMut(ReadEvent<'_>),
+    ) -> ReadOutcome {
+        let mut wire = StampedReader::new(stream.as_raw_fd());
+        let eof = match self.conn.read_tls(&mut wire) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::WouldBlock,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return ReadOutcome::More,
+            Err(e) => return ReadOutcome::Error(e),
+        };
+        if let Err(e) = self.conn.process_new_packets() {
+            let _ = self.conn.write_tls(stream);
+            return ReadOutcome::Tls(e);
+        }
+        if let (Some(started), false) = (self.handshake_started, self.conn.is_handshaking()) {
+            self.handshake_started = None;
+            let resumed = self.conn.handshake_kind() == Some(HandshakeKind::Resumed);
+            on(ReadEvent::Handshaken { started, resumed });
+        }
+        let mut closed = eof;
+        loop {
+            match self.conn.reader().read(buf) {
+                Ok(0) => {
+                    closed = true; // close_notify
+                    break;
+                }
+                Ok(n) => on(ReadEvent::Data {
+                    bytes: &buf[..n],
+                    arrived: wire.arrived(),
+                }),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    closed = true; // closed without close_notify
+                    break;
+                }
+                Err(e) => return ReadOutcome::Error(e),
+            }
+        }
+        if let Err(e) = self.flush(stream) {
+            return ReadOutcome::Error(e);
+        }
+        if closed {
+            ReadOutcome::Eof
+        } else {
+            ReadOutcome::More
+        }
     }
 }
 
