@@ -9,13 +9,11 @@ use std::time::{Duration, Instant};
 
 use mio::event::Event;
 use mio::{Events, Poll, Token, Waker};
-use volley_core::{ConnId, Engine, ErrorKind, Output, RequestRecord, Stats, Wake};
+use volley_core::{ConnId, Engine, Output, RequestRecord, Stats, Wake};
 
 use crate::control::{Control, StartGate};
-use crate::error::SetupError;
-use crate::socket::{
-    ConnectCheck, ReadEvent, ReadOutcome, Socket, connect_error_kind, io_error_kind,
-};
+use crate::error::{Failure, SetupError};
+use crate::socket::{ConnectCheck, ReadEvent, ReadOutcome, Socket};
 use crate::stamp::Clocks;
 use crate::timer::SendTimer;
 use crate::tls::{Tls, fatal_message};
@@ -272,20 +270,13 @@ impl EventLoop {
                         self.tls.as_ref(),
                     ) {
                         self.sockets[id].close();
-                        self.engine.handle_connect_failed(
-                            ConnId(id),
-                            now,
-                            connect_error_kind(&e),
-                            &e,
-                        );
+                        self.report(id, now, &Failure::Connect(e));
                     }
                 }
                 Output::Send(ConnId(id)) => {
                     match self.sockets[id].send(self.engine.request_bytes()) {
                         Ok(()) => self.note_unflushed(id),
-                        Err(e) => self
-                            .engine
-                            .handle_error(ConnId(id), now, io_error_kind(&e), &e),
+                        Err(e) => self.report(id, now, &Failure::Io(e)),
                     }
                 }
                 Output::Close(ConnId(id)) => self.sockets[id].close(),
@@ -312,13 +303,12 @@ impl EventLoop {
         if socket.is_connecting() {
             match socket.check_connect(now) {
                 ConnectCheck::Pending => return,
-                // For https the engine hears of it when the handshake is done.
-                ConnectCheck::Connected if socket.is_handshaking() => {}
                 ConnectCheck::Connected => self.engine.handle_connected(ConnId(id), now),
-                ConnectCheck::Failed(e) => {
+                // The engine hears of it when the handshake is done.
+                ConnectCheck::Handshaking => {}
+                ConnectCheck::Failed(failure) => {
                     socket.close();
-                    self.engine
-                        .handle_connect_failed(ConnId(id), now, connect_error_kind(&e), &e);
+                    self.report(id, now, &failure);
                     return;
                 }
             }
@@ -326,8 +316,7 @@ impl EventLoop {
         let socket = &mut self.sockets[id];
         if writable && socket.has_pending() {
             if let Err(e) = socket.flush(self.engine.request_bytes()) {
-                self.engine
-                    .handle_error(ConnId(id), now, io_error_kind(&e), &e);
+                self.report(id, now, &Failure::Io(e));
                 return;
             }
         }
@@ -356,7 +345,6 @@ impl EventLoop {
                 }
             };
             let outcome = self.sockets[id].read(&mut self.buf, &mut on);
-            let handshaking = self.sockets[id].is_handshaking();
             match outcome {
                 // A short read drained the socket: with edge-triggered
                 // readiness, later data raises a new event, so skip the
@@ -366,44 +354,30 @@ impl EventLoop {
                 ReadOutcome::Short | ReadOutcome::More => {}
                 ReadOutcome::WouldBlock => return,
                 ReadOutcome::Eof => {
-                    if handshaking {
-                        let msg = "the server closed the connection during the TLS handshake";
-                        self.engine
-                            .handle_connect_failed(conn, now, ErrorKind::Tls, &msg);
-                    } else {
-                        self.engine.handle_eof(conn, now);
-                    }
+                    self.engine.handle_eof(conn, now);
                     self.sockets[id].close();
                     return;
                 }
-                ReadOutcome::Error(e) => {
-                    if handshaking {
-                        let msg = format_args!("TLS handshake failed: {e}");
-                        self.engine
-                            .handle_connect_failed(conn, now, ErrorKind::Tls, &msg);
-                    } else {
-                        self.engine.handle_error(conn, now, io_error_kind(&e), &e);
-                    }
-                    self.sockets[id].close();
-                    return;
-                }
-                ReadOutcome::Tls(e) => {
-                    if let Some(message) =
-                        self.tls.as_ref().and_then(|t| fatal_message(&e, &t.host))
-                    {
-                        self.control.fail(message);
-                    }
-                    if handshaking {
-                        self.engine
-                            .handle_connect_failed(conn, now, ErrorKind::Tls, &e);
-                    } else {
-                        self.engine.handle_error(conn, now, ErrorKind::Tls, &e);
-                    }
+                ReadOutcome::Failed(failure) => {
+                    self.report(id, now, &failure);
                     self.sockets[id].close();
                     return;
                 }
             }
         }
+    }
+
+    /// Tells the engine that the connection of `id` failed; it decides what
+    /// that costs (a connect, a request, nothing). A rejected certificate,
+    /// which every connection would meet, also ends the run.
+    fn report(&mut self, id: usize, now: Instant, failure: &Failure) {
+        if let (Failure::Tls(e), Some(tls)) = (failure, &self.tls) {
+            if let Some(message) = fatal_message(e, &tls.host) {
+                self.control.fail(message);
+            }
+        }
+        self.engine
+            .handle_error(ConnId(id), now, failure.kind(), failure);
     }
 
     /// Copies the live counters for the progress line and passes finished

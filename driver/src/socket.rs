@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use volley_core::ErrorKind;
 
+use crate::error::Failure;
 use crate::stamp::{StampedReader, enable_rx_timestamps};
 use crate::tls::{Tls, TlsSession};
 
@@ -19,10 +19,13 @@ use crate::tls::{Tls, TlsSession};
 pub(crate) enum ConnectCheck {
     /// Still in progress; wait for the next event.
     Pending,
-    /// TCP is established (for https the TLS handshake has just started).
+    /// The connection is ready for requests (plain TCP).
     Connected,
+    /// TCP is established and the TLS handshake has started; the read that
+    /// completes it reports [`ReadEvent::Handshaken`].
+    Handshaking,
     /// Failed.
-    Failed(io::Error),
+    Failed(Failure),
 }
 
 /// What one read pass produced, for the event loop to hand to the engine.
@@ -92,10 +95,6 @@ impl Socket {
         self.connecting
     }
 
-    pub(crate) fn is_handshaking(&self) -> bool {
-        self.tls.as_ref().is_some_and(|t| t.is_handshaking())
-    }
-
     pub(crate) fn is_open(&self) -> bool {
         self.stream.is_some()
     }
@@ -108,21 +107,22 @@ impl Socket {
             return ConnectCheck::Pending;
         };
         match stream.take_error() {
-            Ok(Some(e)) | Err(e) => return ConnectCheck::Failed(e),
+            Ok(Some(e)) | Err(e) => return ConnectCheck::Failed(Failure::Connect(e)),
             Ok(None) => {}
         }
         match stream.peer_addr() {
             Ok(_) => {
                 self.connecting = false;
-                if let Some(tls) = &mut self.tls {
-                    if let Err(e) = tls.start(now, stream) {
-                        return ConnectCheck::Failed(e);
-                    }
+                let Some(tls) = &mut self.tls else {
+                    return ConnectCheck::Connected;
+                };
+                match tls.start(now, stream) {
+                    Ok(()) => ConnectCheck::Handshaking,
+                    Err(e) => ConnectCheck::Failed(Failure::Connect(e)),
                 }
-                ConnectCheck::Connected
             }
             Err(e) if e.kind() == io::ErrorKind::NotConnected => ConnectCheck::Pending,
-            Err(e) => ConnectCheck::Failed(e),
+            Err(e) => ConnectCheck::Failed(Failure::Connect(e)),
         }
     }
 
@@ -197,7 +197,7 @@ impl Socket {
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadOutcome::WouldBlock,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadOutcome::More,
-            Err(e) => ReadOutcome::Error(e),
+            Err(e) => ReadOutcome::Failed(Failure::Io(e)),
         }
     }
 }
@@ -212,28 +212,6 @@ pub(crate) enum ReadOutcome {
     WouldBlock,
     /// The peer closed.
     Eof,
-    /// A socket error.
-    Error(io::Error),
-    /// A TLS error (alert, bad record, certificate).
-    Tls(rustls::Error),
-}
-
-/// Classifies a connect failure.
-pub(crate) fn connect_error_kind(e: &io::Error) -> ErrorKind {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => ErrorKind::ConnectRefused,
-        io::ErrorKind::TimedOut => ErrorKind::ConnectTimeout,
-        _ => ErrorKind::ConnectError,
-    }
-}
-
-/// Classifies a failure on an established connection.
-pub(crate) fn io_error_kind(e: &io::Error) -> ErrorKind {
-    match e.kind() {
-        io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::BrokenPipe => ErrorKind::Reset,
-        io::ErrorKind::TimedOut => ErrorKind::Timeout,
-        _ => ErrorKind::Io,
-    }
+    /// The connection failed.
+    Failed(Failure),
 }

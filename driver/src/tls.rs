@@ -24,6 +24,7 @@ use rustls::{
     RootCertStore, SignatureScheme,
 };
 
+use crate::error::Failure;
 use crate::socket::{ReadEvent, ReadOutcome};
 use crate::stamp::StampedReader;
 
@@ -154,11 +155,6 @@ impl TlsSession {
         self.flush(wire)
     }
 
-    /// The handshake has started and not yet finished.
-    pub(crate) fn is_handshaking(&self) -> bool {
-        self.handshake_started.is_some()
-    }
-
     /// Records are waiting for the socket to take them.
     pub(crate) fn wants_write(&self) -> bool {
         self.conn.wants_write()
@@ -190,7 +186,8 @@ impl TlsSession {
     /// connection, after the alert rustls queued for it goes out), the
     /// handshake's end if this pass finished it, then all the plaintext
     /// through `buf` to `on`; last, whatever records the pass queued (the
-    /// handshake's next flight, a key update) are written.
+    /// handshake's next flight, a key update) are written. A close or an
+    /// error before the handshake is complete is the handshake's failure.
     pub(crate) fn read(
         &mut self,
         stream: &mut TcpStream,
@@ -203,11 +200,11 @@ impl TlsSession {
             Ok(_) => false,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::WouldBlock,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return ReadOutcome::More,
-            Err(e) => return ReadOutcome::Error(e),
+            Err(e) => return self.io_failure(e),
         };
         if let Err(e) = self.conn.process_new_packets() {
             let _ = self.conn.write_tls(stream);
-            return ReadOutcome::Tls(e);
+            return ReadOutcome::Failed(Failure::Tls(e));
         }
         if let (Some(started), false) = (self.handshake_started, self.conn.is_handshaking()) {
             self.handshake_started = None;
@@ -230,17 +227,32 @@ impl TlsSession {
                     closed = true; // closed without close_notify
                     break;
                 }
-                Err(e) => return ReadOutcome::Error(e),
+                Err(e) => return self.io_failure(e),
             }
         }
         if let Err(e) = self.flush(stream) {
-            return ReadOutcome::Error(e);
+            return self.io_failure(e);
         }
-        if closed {
-            ReadOutcome::Eof
+        match (closed, self.is_handshaking()) {
+            (false, _) => ReadOutcome::More,
+            (true, false) => ReadOutcome::Eof,
+            (true, true) => ReadOutcome::Failed(Failure::ClosedInHandshake),
+        }
+    }
+
+    /// The handshake has started and not yet finished.
+    fn is_handshaking(&self) -> bool {
+        self.handshake_started.is_some()
+    }
+
+    /// A read or write error: while the handshake is in progress, the
+    /// handshake failed.
+    fn io_failure(&self, e: io::Error) -> ReadOutcome {
+        ReadOutcome::Failed(if self.is_handshaking() {
+            Failure::Handshake(e)
         } else {
-            ReadOutcome::More
-        }
+            Failure::Io(e)
+        })
     }
 }
 
