@@ -357,21 +357,6 @@ impl Engine {
         }
     }
 
-    /// Connecting `conn` failed with an error of `kind`.
-    pub fn handle_connect_failed(
-        &mut self,
-        conn: ConnId,
-        now: Instant,
-        kind: ErrorKind,
-        message: &dyn fmt::Display,
-    ) {
-        let u = conn.0;
-        if self.users.get(u).map(|user| user.conn.state()) != Some(ConnState::Connecting) {
-            return;
-        }
-        self.connect_failed(u, now, kind, message);
-    }
-
     /// Bytes arrived on `conn`.
     pub fn handle_data(&mut self, conn: ConnId, now: Instant, data: &[u8]) {
         let u = conn.0;
@@ -414,7 +399,8 @@ impl Engine {
         }
     }
 
-    /// The server closed its side of `conn` (a read returned 0).
+    /// The server closed its side of `conn` (a read returned 0). While the
+    /// connection is connecting, that is a failed connect.
     pub fn handle_eof(&mut self, conn: ConnId, now: Instant) {
         let u = conn.0;
         let Some(user) = self.users.get_mut(u) else {
@@ -453,7 +439,16 @@ impl Engine {
         }
     }
 
-    /// An I/O error on `conn` (reset, broken pipe, TLS failure, ...).
+    /// An error of `kind` on `conn`: the connect failed, or a reset, a
+    /// broken pipe, a TLS failure, ...
+    ///
+    /// The engine decides what it costs from the connection's state. While
+    /// the connection is connecting (for https, until
+    /// [`Engine::handle_connected_tls`]), it is a failed connect: counted
+    /// as one, and the user backs off before trying again. Afterwards it
+    /// fails the request in flight, if there is one, and closes the
+    /// connection. A connection the engine has already given up on is left
+    /// alone.
     pub fn handle_error(
         &mut self,
         conn: ConnId,

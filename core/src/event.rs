@@ -16,8 +16,9 @@ pub struct ConnId(pub usize);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Output {
     /// Open a new connection to the target for this slot, then report
-    /// [`crate::Engine::handle_connected`] or
-    /// [`crate::Engine::handle_connect_failed`].
+    /// [`crate::Engine::handle_connected`] (for https,
+    /// [`crate::Engine::handle_connected_tls`]) or, if it fails,
+    /// [`crate::Engine::handle_error`].
     Connect(ConnId),
     /// Write [`crate::Engine::request_bytes`] to this slot's connection,
     /// keeping any unwritten tail until the socket is writable.

@@ -280,7 +280,7 @@ impl Sim {
             Delivery::Connected => self.engine.handle_connected(conn, at),
             Delivery::ConnectFailed(kind) => {
                 self.engine
-                    .handle_connect_failed(conn, at, kind, &"connection refused")
+                    .handle_error(conn, at, kind, &"connection refused")
             }
             Delivery::Data(bytes) => self.engine.handle_data(conn, at, &bytes),
             Delivery::Eof => self.engine.handle_eof(conn, at),

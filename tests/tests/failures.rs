@@ -542,7 +542,7 @@ fn does_not_panic_on_bad_instant() {
     sim.poke(before, |e, at| e.handle_start(at));
     sim.poke(before, |e, at| e.handle_connected(ConnId(3), at));
     sim.poke(before, |e, at| {
-        e.handle_connect_failed(ConnId(2), at, ErrorKind::ConnectRefused, &"late")
+        e.handle_error(ConnId(2), at, ErrorKind::ConnectRefused, &"late")
     });
     sim.poke(before, |e, at| {
         e.handle_error(ConnId(1), at, ErrorKind::Reset, &"reset")
@@ -557,7 +557,6 @@ fn does_not_panic_on_bad_instant() {
         e.handle_eof(ConnId(99), at);
         e.handle_connected(ConnId(99), at);
         e.handle_error(ConnId(99), at, ErrorKind::Reset, &"x");
-        e.handle_connect_failed(ConnId(99), at, ErrorKind::ConnectRefused, &"x");
         e.handle_stop(at, Stop::Now);
         e.handle_timeout(at);
     });
