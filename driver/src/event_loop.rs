@@ -13,6 +13,7 @@ use volley_core::{ConnId, Engine, Output, RequestRecord, Stats, Wake};
 
 use crate::control::{Control, StartGate};
 use crate::error::{Failure, SetupError};
+use crate::sleep::{self, Sleep};
 use crate::socket::{ConnectCheck, ReadEvent, ReadOutcome, Socket};
 use crate::stamp::Clocks;
 use crate::timer::SendTimer;
@@ -27,17 +28,6 @@ const READ_BUF: usize = 64 * 1024;
 /// Most reads from one socket per readiness event, so that one fast socket
 /// cannot starve the others (quinn's `MAX_TRANSMIT_DATAGRAMS` idea).
 const MAX_READS_PER_EVENT: usize = 16;
-
-/// Reads are put off until the next send only when it is due within this
-/// long (at 100 req/s and more); a later send waits with the sockets
-/// watched, as before.
-const DEFER_HORIZON: Duration = Duration::from_millis(10);
-
-/// ... and only when the loop would sleep at least this long: a loop that is
-/// behind (the send already due) or nearly so would pay a second
-/// `epoll_wait` per pass to save a wakeup that rarely comes in so short a
-/// time.
-const MIN_QUIET_SLEEP: Duration = Duration::from_micros(50);
 
 /// Records per batch sent to the log writer.
 pub(crate) const LOG_BATCH: usize = 1024;
@@ -176,31 +166,36 @@ impl EventLoop {
             if let Some((at, Wake::Send)) = wake {
                 self.timer.arm(at)?;
             }
-            let timeout = wake.map(|(t, _)| t.saturating_duration_since(now));
-            if self.may_defer_reads(wake, now) {
-                poll_once(&mut self.quiet, &mut events, timeout)?;
-                // Woken for the send (or a stop). Collect, without sleeping,
-                // what the sockets reported meanwhile. Closes and errors go
-                // first, so that no request is written into a connection
-                // the server has closed; then the sends that are due; then
-                // the responses, whose times the kernel's stamps keep.
-                poll_once(&mut self.poll, &mut events, Some(Duration::ZERO))?;
-                let clocks = Clocks::read();
-                let ends = |e: &Event| e.is_read_closed() || e.is_error();
-                for event in events.iter().filter(|e| ends(e)) {
-                    self.dispatch(event, clocks);
+            let busy = self.is_busy();
+            match sleep::choose(wake, now, busy) {
+                Sleep::Quiet(timeout) => {
+                    poll_once(&mut self.quiet, &mut events, Some(timeout))?;
+                    // Woken for the send (or a stop). Collect, without
+                    // sleeping, what the sockets reported meanwhile. Closes
+                    // and errors go first, so that no request is written
+                    // into a connection the server has closed; then the
+                    // sends that are due; then the responses, whose times
+                    // the kernel's stamps keep.
+                    poll_once(&mut self.poll, &mut events, Some(Duration::ZERO))?;
+                    let clocks = Clocks::read();
+                    let ends = |e: &Event| e.is_read_closed() || e.is_error();
+                    for event in events.iter().filter(|e| ends(e)) {
+                        self.dispatch(event, clocks);
+                    }
+                    // (Timeouts wait for the loop's next pass: a response
+                    // that came in just before its deadline is among the
+                    // events.)
+                    self.drain();
+                    for event in events.iter().filter(|e| !ends(e)) {
+                        self.dispatch(event, clocks);
+                    }
                 }
-                // (Timeouts wait for the loop's next pass: a response that
-                // came in just before its deadline is among the events.)
-                self.drain();
-                for event in events.iter().filter(|e| !ends(e)) {
-                    self.dispatch(event, clocks);
-                }
-            } else {
-                poll_once(&mut self.poll, &mut events, timeout)?;
-                let clocks = Clocks::read();
-                for event in events.iter() {
-                    self.dispatch(event, clocks);
+                Sleep::Watch(timeout) => {
+                    poll_once(&mut self.poll, &mut events, timeout)?;
+                    let clocks = Clocks::read();
+                    for event in events.iter() {
+                        self.dispatch(event, clocks);
+                    }
                 }
             }
             self.publish();
@@ -228,21 +223,16 @@ impl EventLoop {
         }
     }
 
-    /// Whether the loop may sleep without watching the sockets: the next
-    /// thing due is a send, soon but not at once, and nothing waits on a socket's readiness
-    /// to make progress (a connect, a handshake, a request still being
-    /// written).
-    fn may_defer_reads(&mut self, wake: Option<(Instant, Wake)>, now: Instant) -> bool {
-        let Some((at, Wake::Send)) = wake else {
-            return false;
-        };
-        let sleep = at.saturating_duration_since(now);
-        if sleep > DEFER_HORIZON || sleep < MIN_QUIET_SLEEP || self.engine.is_connecting() {
-            return false;
+    /// Whether a socket waits on its readiness to make progress: a
+    /// connect, a TLS handshake, a request still being written (see
+    /// [`sleep::choose`]).
+    fn is_busy(&mut self) -> bool {
+        if self.engine.is_connecting() {
+            return true;
         }
         let sockets = &self.sockets;
         self.unflushed.retain(|&id| sockets[id].has_pending());
-        self.unflushed.is_empty()
+        !self.unflushed.is_empty()
     }
 
     /// Remembers `id` if it has bytes waiting for the socket to take them.

@@ -23,6 +23,7 @@ mod error;
 mod event_loop;
 mod limits;
 pub mod server;
+mod sleep;
 mod socket;
 mod stamp;
 mod timer;
