@@ -21,7 +21,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
     CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, HandshakeKind,
-    RootCertStore, SignatureScheme,
+    OtherError, RootCertStore, SignatureScheme,
 };
 
 use crate::error::Failure;
@@ -284,13 +284,19 @@ pub(crate) fn fatal_message(e: &rustls::Error, host: &str) -> Option<String> {
 
 /// A readable reason for the rarer certificate errors.
 fn other_reason(e: &CertificateError) -> String {
-    let text = format!("{e:?}");
-    if text.contains("CaUsedAsEndEntity") {
-        "it is a CA certificate used as the server's own (a self-signed certificate made as a CA); \
-         give that exact certificate to --cacert, or make a server certificate signed by the CA"
-            .to_string()
-    } else {
-        format!("{}", rustls::Error::InvalidCertificate(e.clone()))
+    // rustls passes on a webpki error it has no variant of its own for as
+    // `Other`, holding the webpki error itself.
+    let webpki_error = match e {
+        CertificateError::Other(OtherError(inner)) => inner.downcast_ref::<webpki::Error>(),
+        _ => None,
+    };
+    match webpki_error {
+        Some(webpki::Error::CaUsedAsEndEntity) => {
+            "it is a CA certificate used as the server's own (a self-signed certificate made as a CA); \
+             give that exact certificate to --cacert, or make a server certificate signed by the CA"
+                .to_string()
+        }
+        _ => format!("{}", rustls::Error::InvalidCertificate(e.clone())),
     }
 }
 
@@ -403,5 +409,74 @@ impl ServerCertVerifier for AcceptAny {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+
+    use super::*;
+
+    /// Verifies `end_entity`, trusting `root`, as a client of `localhost`.
+    fn verify(root: &CertificateDer<'static>, end_entity: &CertificateDer<'_>) -> rustls::Error {
+        let mut roots = RootCertStore::empty();
+        roots.add(root.clone()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        verifier
+            .verify_server_cert(end_entity, &[], &name, &[], UnixTime::now())
+            .unwrap_err()
+    }
+
+    /// A self-signed certificate for `localhost`, made as a CA or not, whose
+    /// subject is `subject`.
+    fn self_signed(subject: &str, is_ca: bool) -> CertificateDer<'static> {
+        let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, subject);
+        if is_ca {
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        }
+        params
+            .self_signed(&KeyPair::generate().unwrap())
+            .unwrap()
+            .der()
+            .clone()
+    }
+
+    #[test]
+    fn a_ca_certificate_as_the_servers_own_is_named_from_the_verifiers_error() {
+        // The webpki error comes from the verifier rustls really uses, so a
+        // rustls that moved to another webpki would fail here.
+        let cert = self_signed("ca", true);
+        let message = fatal_message(&verify(&cert, &cert), "localhost").unwrap();
+        assert!(
+            message.contains("it is a CA certificate used as the server's own"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn certificate_errors_are_named() {
+        let root = self_signed("ca", true);
+        let named = |end_entity: &CertificateDer<'_>| {
+            fatal_message(&verify(&root, end_entity), "localhost").unwrap()
+        };
+        let message = named(&self_signed("stranger", false));
+        assert!(
+            message.contains("it is signed by an unknown issuer"),
+            "{message}"
+        );
+        // Claims the root as its issuer, but the root did not sign it: a
+        // rarer error, named as rustls names it.
+        let message = named(&self_signed("ca", false));
+        assert!(
+            message.contains("was rejected: invalid peer certificate: BadSignature;"),
+            "{message}"
+        );
+        assert_eq!(fatal_message(&rustls::Error::DecryptError, "h"), None);
     }
 }
