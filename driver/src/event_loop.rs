@@ -69,17 +69,15 @@ impl LogSink {
 
 /// One thread's loop.
 ///
-/// Waking a sleeping thread is the dearest thing a paced client does (on
-/// this project's test VMs, some 30 us of CPU, more than the send and the
-/// read together), and a naive loop wakes twice per request: for the send
-/// and for the response. Since a response's time comes from the kernel's
-/// stamp, reading it can wait. So while the next thing due is a send, soon,
-/// with a user free for it, the loop sleeps on `quiet`, which holds only
-/// the send timer and a waker; on waking it collects what the sockets
-/// reported meanwhile from `poll`, without sleeping, and handles closes,
-/// then the sends, then the responses. Otherwise
-/// (connects, all users busy, the end) it sleeps on `poll`, which holds the
-/// sockets too.
+/// Waking a sleeping thread is the dearest thing a paced client does, and a
+/// naive loop wakes twice per request: for the send and for the response.
+/// Since a response's time comes from the kernel's stamp, reading it can
+/// wait. So while the next thing due is a send, soon, with a user free for
+/// it, the loop sleeps on `quiet`, which holds only the send timer and a
+/// waker; on waking it collects what the sockets reported meanwhile from
+/// `poll`, without sleeping, and handles closes, then the sends, then the
+/// responses. Otherwise (connects, all users busy, the end) it sleeps on
+/// `poll`, which holds the sockets too. [`sleep::choose`] decides which.
 pub(crate) struct EventLoop {
     poll: Poll,
     quiet: Poll,
@@ -244,7 +242,7 @@ impl EventLoop {
 
     /// Acts on every output the engine has queued. The clock is read for
     /// each: a request's send time is when it is written, not when the pass
-    /// began (at 10,000 req/s a pass often has several to write).
+    /// began (at a high rate a pass may have several to write).
     fn drain(&mut self) {
         loop {
             let now = Instant::now();

@@ -18,11 +18,11 @@ const MAX_STAMP_SKEW: Duration = Duration::from_secs(10);
 /// (`SO_TIMESTAMPNS`; TCP supports it since Linux 4.13).
 ///
 /// A response counts as complete when its last byte arrived, not when the
-/// loop got round to reading it: on a virtual machine a sleeping thread can
-/// take tens of microseconds, at times milliseconds, to wake, and that
-/// would otherwise be added to every latency. The kernel switches stamping
-/// on from a work queue, so the first segments after the first socket asks
-/// may come unstamped; those count as arrived when read.
+/// loop got round to reading it: a sleeping thread, above all on a virtual
+/// machine, is slow to wake, and its wakeup would otherwise be added to
+/// every latency. The kernel switches stamping on from a work queue, so the
+/// first segments after the first socket asks may come unstamped; those
+/// count as arrived when read.
 pub(crate) fn enable_rx_timestamps(fd: RawFd) -> io::Result<()> {
     let on: libc::c_int = 1;
     // SAFETY: `on` outlives the call and its size is passed with it.
