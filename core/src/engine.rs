@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::conn::{Conn, ConnState, Feed};
 use crate::error::ErrorKind;
-use crate::event::{ConnId, Output};
+use crate::event::{ConnId, Output, Stop};
 use crate::pacer::{Pacer, Rate};
 use crate::request::RequestTemplate;
 use crate::stats::Stats;
@@ -218,6 +218,8 @@ pub struct Engine {
     /// This engine's share of `max_requests`.
     quota: Option<u64>,
     stopped_by_limit: bool,
+    /// The highest stop level handed in so far.
+    stop: Option<Stop>,
     stats: Stats,
 }
 
@@ -254,6 +256,7 @@ impl Engine {
             in_flight: 0,
             quota: config.request_quota(),
             stopped_by_limit: false,
+            stop: None,
             stats: Stats::new(),
             config,
             template,
@@ -362,21 +365,6 @@ impl Engine {
         }
     }
 
-    /// Connecting `conn` failed with an error of `kind`.
-    pub fn handle_connect_failed(
-        &mut self,
-        conn: ConnId,
-        now: Instant,
-        kind: ErrorKind,
-        message: &dyn fmt::Display,
-    ) {
-        let u = conn.0;
-        if self.users.get(u).map(|user| user.conn.state()) != Some(ConnState::Connecting) {
-            return;
-        }
-        self.connect_failed(u, now, kind, message);
-    }
-
     /// Bytes arrived on `conn`.
     pub fn handle_data(&mut self, conn: ConnId, now: Instant, data: &[u8]) {
         let u = conn.0;
@@ -419,7 +407,8 @@ impl Engine {
         }
     }
 
-    /// The server closed its side of `conn` (a read returned 0).
+    /// The server closed its side of `conn` (a read returned 0). While the
+    /// connection is connecting, that is a failed connect.
     pub fn handle_eof(&mut self, conn: ConnId, now: Instant) {
         let u = conn.0;
         let Some(user) = self.users.get_mut(u) else {
@@ -458,7 +447,16 @@ impl Engine {
         }
     }
 
-    /// An I/O error on `conn` (reset, broken pipe, TLS failure, ...).
+    /// An error of `kind` on `conn`: the connect failed, or a reset, a
+    /// broken pipe, a TLS failure, ...
+    ///
+    /// The engine decides what it costs from the connection's state. While
+    /// the connection is connecting (for https, until
+    /// [`Engine::handle_connected_tls`]), it is a failed connect: counted
+    /// as one, and the user backs off before trying again. Afterwards it
+    /// fails the request in flight, if there is one, and closes the
+    /// connection. A connection the engine has already given up on is left
+    /// alone.
     pub fn handle_error(
         &mut self,
         conn: ConnId,
@@ -485,12 +483,30 @@ impl Engine {
         }
     }
 
-    /// Ends the run early (Ctrl-C): no new requests; in-flight ones are
-    /// awaited as at the normal end. A second call ends it at once.
-    pub fn handle_stop(&mut self, now: Instant) {
+    /// The run is to stop early, at the level `stop` (see [`Stop`]).
+    ///
+    /// [`Stop::Drain`] ends it as at its normal end: no new requests, and
+    /// those in flight are awaited. A run that is already awaiting them at
+    /// its end, or has not started yet, ends at once: the user asks for more
+    /// than the end already does. [`Stop::Now`] ends it at once, counting
+    /// the requests in flight as unfinished.
+    ///
+    /// A level no higher than one handed before changes nothing, so the
+    /// driver may hand the level it sees without counting calls.
+    pub fn handle_stop(&mut self, now: Instant, stop: Stop) {
+        if self.stop >= Some(stop) {
+            return;
+        }
+        self.stop = Some(stop);
         match self.phase {
             Phase::Warmup { .. } | Phase::Ready => self.finish(now, None),
-            Phase::Running { .. } => self.begin_drain(now),
+            Phase::Running { .. } => {
+                // Fixes what was scheduled and for how long, as at the end.
+                self.begin_drain(now);
+                if let (Stop::Now, Phase::Draining { t0, .. }) = (stop, self.phase) {
+                    self.finish(now, Some(t0));
+                }
+            }
             Phase::Draining { t0, .. } => self.finish(now, Some(t0)),
             Phase::Finished => {}
         }

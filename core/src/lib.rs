@@ -44,7 +44,7 @@ pub(crate) use std::time::{Duration, Instant};
 
 pub use engine::{Config, Engine, MAX_DRAIN, Outcome, RequestRecord, Wake};
 pub use error::{ErrorKind, ParseError};
-pub use event::{ConnId, Output};
+pub use event::{ConnId, Output, Stop};
 pub use pacer::{Pacer, Rate};
 pub use request::{RequestError, RequestSpec, RequestTemplate};
 pub use response::{MAX_HEAD_BYTES, MAX_HEADERS, reason_phrase};

@@ -1,11 +1,12 @@
 //! What the loops share with the rest of the program: the stop request,
 //! the common start instant, and live counters for the progress line.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
 use mio::Waker;
+use volley_core::Stop;
 
 /// Live counters of one loop, written by it after each batch of events.
 #[derive(Debug, Default)]
@@ -49,10 +50,25 @@ impl Live {
     }
 }
 
+/// The stop level as the atomic holds it: no stop, [`Stop::Drain`],
+/// [`Stop::Now`].
+const NO_STOP: u8 = 0;
+const DRAIN: u8 = 1;
+const NOW: u8 = 2;
+
+fn stop_level(level: u8) -> Option<Stop> {
+    match level {
+        NO_STOP => None,
+        DRAIN => Some(Stop::Drain),
+        _ => Some(Stop::Now),
+    }
+}
+
 /// Shared between the loops and whoever watches or stops them.
 #[derive(Debug)]
 pub struct Control {
-    stops: AtomicUsize,
+    /// How far the run is to stop; it only rises.
+    stop: AtomicU8,
     fatal: Mutex<Option<String>>,
     wakers: Mutex<Vec<Waker>>,
     live: Vec<Live>,
@@ -62,7 +78,7 @@ impl Control {
     /// Control for `loops` event loops.
     pub fn new(loops: usize) -> Self {
         Self {
-            stops: AtomicUsize::new(0),
+            stop: AtomicU8::new(NO_STOP),
             fatal: Mutex::new(None),
             wakers: Mutex::new(Vec::new()),
             live: (0..loops).map(|_| Live::default()).collect(),
@@ -70,10 +86,29 @@ impl Control {
     }
 
     /// Asks every loop to end the run as at its normal end (no new requests,
-    /// in-flight ones awaited). A second call ends it at once. Safe to call
-    /// from a signal-handling thread.
+    /// in-flight ones awaited). A second call ends it at once, however soon
+    /// after the first it comes. Safe to call from a signal-handling thread.
     pub fn stop(&self) {
-        self.stops.fetch_add(1, Relaxed);
+        // An `Err` means the level is already at its top.
+        let _ = self
+            .stop
+            .fetch_update(Relaxed, Relaxed, |l| (l < NOW).then_some(l + 1));
+        self.wake();
+    }
+
+    /// Ends the run at once because it cannot succeed (e.g. the server's
+    /// certificate is rejected); the first message is kept for the user.
+    pub(crate) fn fail(&self, message: String) {
+        self.fatal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert(message);
+        self.stop.fetch_max(NOW, Relaxed);
+        self.wake();
+    }
+
+    /// Interrupts every loop's poll, so that it looks at the stop level.
+    fn wake(&self) {
         for w in self
             .wakers
             .lock()
@@ -84,17 +119,6 @@ impl Control {
         }
     }
 
-    /// Ends the run at once because it cannot succeed (e.g. the server's
-    /// certificate is rejected); the first message is kept for the user.
-    pub(crate) fn fail(&self, message: String) {
-        self.fatal
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_or_insert(message);
-        self.stop();
-        self.stop();
-    }
-
     /// Why the run was ended early, if it was (see `fail`).
     pub fn fatal(&self) -> Option<String> {
         self.fatal
@@ -103,8 +127,9 @@ impl Control {
             .clone()
     }
 
-    pub(crate) fn stop_count(&self) -> usize {
-        self.stops.load(Relaxed)
+    /// How far the run is to stop, if at all.
+    pub(crate) fn stop_level(&self) -> Option<Stop> {
+        stop_level(self.stop.load(Relaxed))
     }
 
     pub(crate) fn add_waker(&self, waker: Waker) {
@@ -170,5 +195,33 @@ impl StartGate {
             }
             st = self.cv.wait(st).unwrap_or_else(PoisonError::into_inner);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stops_rise_one_level_per_call_and_never_fall() {
+        let c = Control::new(1);
+        assert_eq!(c.stop_level(), None);
+        c.stop();
+        assert_eq!(c.stop_level(), Some(Stop::Drain));
+        c.stop();
+        assert_eq!(c.stop_level(), Some(Stop::Now));
+        c.stop();
+        assert_eq!(c.stop_level(), Some(Stop::Now));
+    }
+
+    #[test]
+    fn a_failure_stops_at_once_and_keeps_the_first_message() {
+        let c = Control::new(1);
+        c.fail("first".into());
+        assert_eq!(c.stop_level(), Some(Stop::Now));
+        c.fail("second".into());
+        c.stop();
+        assert_eq!(c.stop_level(), Some(Stop::Now));
+        assert_eq!(c.fatal().as_deref(), Some("first"));
     }
 }

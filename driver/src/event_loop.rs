@@ -5,17 +5,17 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use mio::event::Event;
 use mio::{Events, Poll, Token, Waker};
-use volley_core::{ConnId, Engine, ErrorKind, Output, RequestRecord, Stats, Wake};
+use volley_core::{ConnId, Engine, Output, RequestRecord, Stats, Wake};
 
 use crate::control::{Control, StartGate};
-use crate::error::SetupError;
-use crate::socket::{
-    ConnectCheck, ReadEvent, ReadOutcome, Socket, connect_error_kind, io_error_kind,
-};
+use crate::error::{Failure, SetupError};
+use crate::sleep::{self, Sleep};
+use crate::socket::{ConnectCheck, ReadEvent, ReadOutcome, Socket};
+use crate::stamp::Clocks;
 use crate::timer::SendTimer;
 use crate::tls::{Tls, fatal_message};
 
@@ -28,51 +28,6 @@ const READ_BUF: usize = 64 * 1024;
 /// Most reads from one socket per readiness event, so that one fast socket
 /// cannot starve the others (quinn's `MAX_TRANSMIT_DATAGRAMS` idea).
 const MAX_READS_PER_EVENT: usize = 16;
-
-/// Reads are put off until the next send only when it is due within this
-/// long (at 100 req/s and more); a later send waits with the sockets
-/// watched, as before.
-const DEFER_HORIZON: Duration = Duration::from_millis(10);
-
-/// ... and only when the loop would sleep at least this long: a loop that is
-/// behind (the send already due) or nearly so would pay a second
-/// `epoll_wait` per pass to save a wakeup that rarely comes in so short a
-/// time.
-const MIN_QUIET_SLEEP: Duration = Duration::from_micros(50);
-
-/// A receive timestamp further than this from the clock is not believed
-/// (the wall clock was set meanwhile); the read time stands in for it.
-const MAX_STAMP_SKEW: Duration = Duration::from_secs(10);
-
-/// Maps the kernel's receive timestamps, which are wall-clock times, onto
-/// the monotonic clock, by the offset between the two clocks read together.
-#[derive(Clone, Copy)]
-struct Clocks {
-    now: Instant,
-    wall: Duration,
-}
-
-impl Clocks {
-    fn read() -> Self {
-        let now = Instant::now();
-        let wall = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
-        Self { now, wall }
-    }
-
-    /// When data stamped `arrived` came in; `now` if there is no stamp or
-    /// it cannot be right.
-    fn arrival(&self, arrived: Option<Duration>) -> Instant {
-        let Some(at) = arrived else { return self.now };
-        match self.wall.checked_sub(at) {
-            Some(age) if age <= MAX_STAMP_SKEW => self.now.checked_sub(age).unwrap_or(self.now),
-            // Data that came in after the clocks were read.
-            None if at - self.wall <= MAX_STAMP_SKEW => self.now + (at - self.wall),
-            _ => self.now,
-        }
-    }
-}
 
 /// Records per batch sent to the log writer.
 pub(crate) const LOG_BATCH: usize = 1024;
@@ -114,17 +69,15 @@ impl LogSink {
 
 /// One thread's loop.
 ///
-/// Waking a sleeping thread is the dearest thing a paced client does (on
-/// this project's test VMs, some 30 us of CPU, more than the send and the
-/// read together), and a naive loop wakes twice per request: for the send
-/// and for the response. Since a response's time comes from the kernel's
-/// stamp, reading it can wait. So while the next thing due is a send, soon,
-/// with a user free for it, the loop sleeps on `quiet`, which holds only
-/// the send timer and a waker; on waking it collects what the sockets
-/// reported meanwhile from `poll`, without sleeping, and handles closes,
-/// then the sends, then the responses. Otherwise
-/// (connects, all users busy, the end) it sleeps on `poll`, which holds the
-/// sockets too.
+/// Waking a sleeping thread is the dearest thing a paced client does, and a
+/// naive loop wakes twice per request: for the send and for the response.
+/// Since a response's time comes from the kernel's stamp, reading it can
+/// wait. So while the next thing due is a send, soon, with a user free for
+/// it, the loop sleeps on `quiet`, which holds only the send timer and a
+/// waker; on waking it collects what the sockets reported meanwhile from
+/// `poll`, without sleeping, and handles closes, then the sends, then the
+/// responses. Otherwise (connects, all users busy, the end) it sleeps on
+/// `poll`, which holds the sockets too. [`sleep::choose`] decides which.
 pub(crate) struct EventLoop {
     poll: Poll,
     quiet: Poll,
@@ -181,7 +134,7 @@ impl EventLoop {
         // A local, so that handling an event can borrow `self` mutably.
         let mut events = Events::with_capacity(1024);
         let mut started = false;
-        let mut stop_seen = 0;
+        let mut stop_seen = None;
         loop {
             let now = Instant::now();
             self.engine.handle_timeout(now);
@@ -189,10 +142,12 @@ impl EventLoop {
             if self.engine.is_finished() {
                 break;
             }
-            let stops = self.control.stop_count();
-            if stops > stop_seen {
-                stop_seen = stops;
-                self.engine.handle_stop(now);
+            // The level, not a count of calls: two stops that came while the
+            // loop was busy are still two.
+            let stop = self.control.stop_level();
+            if let Some(level) = stop.filter(|_| stop > stop_seen) {
+                stop_seen = stop;
+                self.engine.handle_stop(now, level);
                 continue;
             }
             if !started && self.engine.is_ready() {
@@ -209,31 +164,36 @@ impl EventLoop {
             if let Some((at, Wake::Send)) = wake {
                 self.timer.arm(at)?;
             }
-            let timeout = wake.map(|(t, _)| t.saturating_duration_since(now));
-            if self.may_defer_reads(wake, now) {
-                poll_once(&mut self.quiet, &mut events, timeout)?;
-                // Woken for the send (or a stop). Collect, without sleeping,
-                // what the sockets reported meanwhile. Closes and errors go
-                // first, so that no request is written into a connection
-                // the server has closed; then the sends that are due; then
-                // the responses, whose times the kernel's stamps keep.
-                poll_once(&mut self.poll, &mut events, Some(Duration::ZERO))?;
-                let clocks = Clocks::read();
-                let ends = |e: &Event| e.is_read_closed() || e.is_error();
-                for event in events.iter().filter(|e| ends(e)) {
-                    self.dispatch(event, clocks);
+            let busy = self.is_busy();
+            match sleep::choose(wake, now, busy) {
+                Sleep::Quiet(timeout) => {
+                    poll_once(&mut self.quiet, &mut events, Some(timeout))?;
+                    // Woken for the send (or a stop). Collect, without
+                    // sleeping, what the sockets reported meanwhile. Closes
+                    // and errors go first, so that no request is written
+                    // into a connection the server has closed; then the
+                    // sends that are due; then the responses, whose times
+                    // the kernel's stamps keep.
+                    poll_once(&mut self.poll, &mut events, Some(Duration::ZERO))?;
+                    let clocks = Clocks::read();
+                    let ends = |e: &Event| e.is_read_closed() || e.is_error();
+                    for event in events.iter().filter(|e| ends(e)) {
+                        self.dispatch(event, clocks);
+                    }
+                    // (Timeouts wait for the loop's next pass: a response
+                    // that came in just before its deadline is among the
+                    // events.)
+                    self.drain();
+                    for event in events.iter().filter(|e| !ends(e)) {
+                        self.dispatch(event, clocks);
+                    }
                 }
-                // (Timeouts wait for the loop's next pass: a response that
-                // came in just before its deadline is among the events.)
-                self.drain();
-                for event in events.iter().filter(|e| !ends(e)) {
-                    self.dispatch(event, clocks);
-                }
-            } else {
-                poll_once(&mut self.poll, &mut events, timeout)?;
-                let clocks = Clocks::read();
-                for event in events.iter() {
-                    self.dispatch(event, clocks);
+                Sleep::Watch(timeout) => {
+                    poll_once(&mut self.poll, &mut events, timeout)?;
+                    let clocks = Clocks::read();
+                    for event in events.iter() {
+                        self.dispatch(event, clocks);
+                    }
                 }
             }
             self.publish();
@@ -261,21 +221,16 @@ impl EventLoop {
         }
     }
 
-    /// Whether the loop may sleep without watching the sockets: the next
-    /// thing due is a send, soon but not at once, and nothing waits on a socket's readiness
-    /// to make progress (a connect, a handshake, a request still being
-    /// written).
-    fn may_defer_reads(&mut self, wake: Option<(Instant, Wake)>, now: Instant) -> bool {
-        let Some((at, Wake::Send)) = wake else {
-            return false;
-        };
-        let sleep = at.saturating_duration_since(now);
-        if sleep > DEFER_HORIZON || sleep < MIN_QUIET_SLEEP || self.engine.is_connecting() {
-            return false;
+    /// Whether a socket waits on its readiness to make progress: a
+    /// connect, a TLS handshake, a request still being written (see
+    /// [`sleep::choose`]).
+    fn is_busy(&mut self) -> bool {
+        if self.engine.is_connecting() {
+            return true;
         }
         let sockets = &self.sockets;
         self.unflushed.retain(|&id| sockets[id].has_pending());
-        self.unflushed.is_empty()
+        !self.unflushed.is_empty()
     }
 
     /// Remembers `id` if it has bytes waiting for the socket to take them.
@@ -287,7 +242,7 @@ impl EventLoop {
 
     /// Acts on every output the engine has queued. The clock is read for
     /// each: a request's send time is when it is written, not when the pass
-    /// began (at 10,000 req/s a pass often has several to write).
+    /// began (at a high rate a pass may have several to write).
     fn drain(&mut self) {
         loop {
             let now = Instant::now();
@@ -303,24 +258,16 @@ impl EventLoop {
                         self.tls.as_ref(),
                     ) {
                         self.sockets[id].close();
-                        self.engine.handle_connect_failed(
-                            ConnId(id),
-                            now,
-                            connect_error_kind(&e),
-                            &e,
-                        );
+                        self.report(id, now, &Failure::Connect(e));
                     }
                 }
                 Output::Send(ConnId(id)) => {
                     match self.sockets[id].send(self.engine.request_bytes()) {
                         Ok(()) => self.note_unflushed(id),
-                        Err(e) => self
-                            .engine
-                            .handle_error(ConnId(id), now, io_error_kind(&e), &e),
+                        Err(e) => self.report(id, now, &Failure::Io(e)),
                     }
                 }
                 Output::Close(ConnId(id)) => self.sockets[id].close(),
-                _ => {}
             }
         }
     }
@@ -344,13 +291,12 @@ impl EventLoop {
         if socket.is_connecting() {
             match socket.check_connect(now) {
                 ConnectCheck::Pending => return,
-                // For https the engine hears of it when the handshake is done.
-                ConnectCheck::Connected if socket.is_handshaking() => {}
                 ConnectCheck::Connected => self.engine.handle_connected(ConnId(id), now),
-                ConnectCheck::Failed(e) => {
+                // The engine hears of it when the handshake is done.
+                ConnectCheck::Handshaking => {}
+                ConnectCheck::Failed(failure) => {
                     socket.close();
-                    self.engine
-                        .handle_connect_failed(ConnId(id), now, connect_error_kind(&e), &e);
+                    self.report(id, now, &failure);
                     return;
                 }
             }
@@ -358,8 +304,7 @@ impl EventLoop {
         let socket = &mut self.sockets[id];
         if writable && socket.has_pending() {
             if let Err(e) = socket.flush(self.engine.request_bytes()) {
-                self.engine
-                    .handle_error(ConnId(id), now, io_error_kind(&e), &e);
+                self.report(id, now, &Failure::Io(e));
                 return;
             }
         }
@@ -388,7 +333,6 @@ impl EventLoop {
                 }
             };
             let outcome = self.sockets[id].read(&mut self.buf, &mut on);
-            let handshaking = self.sockets[id].is_handshaking();
             match outcome {
                 // A short read drained the socket: with edge-triggered
                 // readiness, later data raises a new event, so skip the
@@ -398,44 +342,30 @@ impl EventLoop {
                 ReadOutcome::Short | ReadOutcome::More => {}
                 ReadOutcome::WouldBlock => return,
                 ReadOutcome::Eof => {
-                    if handshaking {
-                        let msg = "the server closed the connection during the TLS handshake";
-                        self.engine
-                            .handle_connect_failed(conn, now, ErrorKind::Tls, &msg);
-                    } else {
-                        self.engine.handle_eof(conn, now);
-                    }
+                    self.engine.handle_eof(conn, now);
                     self.sockets[id].close();
                     return;
                 }
-                ReadOutcome::Error(e) => {
-                    if handshaking {
-                        let msg = format_args!("TLS handshake failed: {e}");
-                        self.engine
-                            .handle_connect_failed(conn, now, ErrorKind::Tls, &msg);
-                    } else {
-                        self.engine.handle_error(conn, now, io_error_kind(&e), &e);
-                    }
-                    self.sockets[id].close();
-                    return;
-                }
-                ReadOutcome::Tls(e) => {
-                    if let Some(message) =
-                        self.tls.as_ref().and_then(|t| fatal_message(&e, &t.host))
-                    {
-                        self.control.fail(message);
-                    }
-                    if handshaking {
-                        self.engine
-                            .handle_connect_failed(conn, now, ErrorKind::Tls, &e);
-                    } else {
-                        self.engine.handle_error(conn, now, ErrorKind::Tls, &e);
-                    }
+                ReadOutcome::Failed(failure) => {
+                    self.report(id, now, &failure);
                     self.sockets[id].close();
                     return;
                 }
             }
         }
+    }
+
+    /// Tells the engine that the connection of `id` failed; it decides what
+    /// that costs (a connect, a request, nothing). A rejected certificate,
+    /// which every connection would meet, also ends the run.
+    fn report(&mut self, id: usize, now: Instant, failure: &Failure) {
+        if let (Failure::Tls(e), Some(tls)) = (failure, &self.tls) {
+            if let Some(message) = fatal_message(e, &tls.host) {
+                self.control.fail(message);
+            }
+        }
+        self.engine
+            .handle_error(ConnId(id), now, failure.kind(), failure);
     }
 
     /// Copies the live counters for the progress line and passes finished
@@ -464,32 +394,5 @@ fn poll_once(poll: &mut Poll, events: &mut Events, timeout: Option<Duration>) ->
     match poll.poll(events, timeout) {
         Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
         _ => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn receive_stamps_map_onto_the_monotonic_clock() {
-        let now = Instant::now();
-        let clocks = Clocks {
-            now,
-            wall: Duration::from_secs(1_000_000),
-        };
-        let ms = Duration::from_millis;
-        assert_eq!(clocks.arrival(None), now);
-        assert_eq!(clocks.arrival(Some(clocks.wall - ms(3))), now - ms(3));
-        assert_eq!(clocks.arrival(Some(clocks.wall + ms(2))), now + ms(2));
-        // A stamp far off means the wall clock was set: the read time stands in.
-        assert_eq!(
-            clocks.arrival(Some(clocks.wall - Duration::from_secs(60))),
-            now
-        );
-        assert_eq!(
-            clocks.arrival(Some(clocks.wall + Duration::from_secs(60))),
-            now
-        );
     }
 }

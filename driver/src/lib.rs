@@ -20,7 +20,9 @@ mod control;
 mod error;
 mod event_loop;
 mod limits;
+mod sleep;
 mod socket;
+mod stamp;
 mod timer;
 mod tls;
 

@@ -1,26 +1,31 @@
-//! One user's socket slot: the mio stream, its connect state, TLS if the
-//! target is https, and the unsent tail of the request being written.
+//! One user's socket slot: the mio stream, its connect confirmation, and
+//! the unsent tail of the request being written. For an https target the
+//! slot also holds the TLS session, which does its own reading and writing
+//! of the stream (`tls.rs`).
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use rustls::ClientConnection;
-use volley_core::ErrorKind;
 
-use crate::tls::Tls;
+use crate::error::Failure;
+use crate::stamp::{StampedReader, enable_rx_timestamps};
+use crate::tls::{Tls, TlsSession};
 
 /// What confirming a connect found.
 pub(crate) enum ConnectCheck {
     /// Still in progress; wait for the next event.
     Pending,
-    /// TCP is established (for https the TLS handshake has just started).
+    /// The connection is ready for requests (plain TCP).
     Connected,
+    /// TCP is established and the TLS handshake has started; the read that
+    /// completes it reports [`ReadEvent::Handshaken`].
+    Handshaking,
     /// Failed.
-    Failed(io::Error),
+    Failed(Failure),
 }
 
 /// What one read pass produced, for the event loop to hand to the engine.
@@ -41,9 +46,9 @@ pub(crate) enum ReadEvent<'b> {
 pub(crate) struct Socket {
     stream: Option<TcpStream>,
     connecting: bool,
-    /// When the TLS handshake started, while it is in progress.
-    handshaking: Option<Instant>,
-    tls: Option<Box<ClientConnection>>,
+    /// The TLS session of an https target (boxed: it is large, and the
+    /// slots of a plain-http run should not pay for it).
+    tls: Option<Box<TlsSession>>,
     /// Offset into the request bytes of the first byte not yet written, or
     /// `None` when nothing is pending. The request bytes are the same for
     /// every request, so the tail needs no buffer of its own. (With TLS,
@@ -63,8 +68,8 @@ impl Socket {
     ) -> io::Result<()> {
         self.close();
         if let Some(tls) = tls {
-            let conn = tls.connection().map_err(io::Error::other)?;
-            self.tls = Some(Box::new(conn));
+            let session = TlsSession::new(tls).map_err(io::Error::other)?;
+            self.tls = Some(Box::new(session));
         }
         let mut stream = TcpStream::connect(addr)?;
         registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
@@ -82,17 +87,12 @@ impl Socket {
     pub(crate) fn close(&mut self) {
         self.stream = None;
         self.connecting = false;
-        self.handshaking = None;
         self.tls = None;
         self.pending = None;
     }
 
     pub(crate) fn is_connecting(&self) -> bool {
         self.connecting
-    }
-
-    pub(crate) fn is_handshaking(&self) -> bool {
-        self.handshaking.is_some()
     }
 
     pub(crate) fn is_open(&self) -> bool {
@@ -103,46 +103,51 @@ impl Socket {
     /// documents: `take_error`, then `peer_addr`. For https, a confirmed
     /// connect starts the TLS handshake.
     pub(crate) fn check_connect(&mut self, now: Instant) -> ConnectCheck {
-        let Some(stream) = &self.stream else {
+        let Some(stream) = &mut self.stream else {
             return ConnectCheck::Pending;
         };
         match stream.take_error() {
-            Ok(Some(e)) | Err(e) => return ConnectCheck::Failed(e),
+            Ok(Some(e)) | Err(e) => return ConnectCheck::Failed(Failure::Connect(e)),
             Ok(None) => {}
         }
         match stream.peer_addr() {
             Ok(_) => {
                 self.connecting = false;
-                if self.tls.is_some() {
-                    self.handshaking = Some(now);
-                    if let Err(e) = self.flush_tls() {
-                        return ConnectCheck::Failed(e);
-                    }
+                let Some(tls) = &mut self.tls else {
+                    return ConnectCheck::Connected;
+                };
+                match tls.start(now, stream) {
+                    Ok(()) => ConnectCheck::Handshaking,
+                    Err(e) => ConnectCheck::Failed(Failure::Connect(e)),
                 }
-                ConnectCheck::Connected
             }
             Err(e) if e.kind() == io::ErrorKind::NotConnected => ConnectCheck::Pending,
-            Err(e) => ConnectCheck::Failed(e),
+            Err(e) => ConnectCheck::Failed(Failure::Connect(e)),
         }
     }
 
     /// Writes `request` from the start.
     pub(crate) fn send(&mut self, request: &[u8]) -> io::Result<()> {
-        if let Some(tls) = &mut self.tls {
-            tls.writer().write_all(request)?;
-            return self.flush_tls();
+        let Some(tls) = &mut self.tls else {
+            self.pending = Some(0);
+            return self.flush(request);
+        };
+        match &mut self.stream {
+            Some(stream) => tls.send(request, stream),
+            None => Ok(()),
         }
-        self.pending = Some(0);
-        self.flush(request)
     }
 
     /// Writes whatever is pending (the request's tail, or TLS records)
     /// until done or the socket would block.
     pub(crate) fn flush(&mut self, request: &[u8]) -> io::Result<()> {
-        if self.tls.is_some() {
-            return self.flush_tls();
+        let Some(stream) = &mut self.stream else {
+            return Ok(());
+        };
+        if let Some(tls) = &mut self.tls {
+            return tls.flush(stream);
         }
-        let (Some(stream), Some(mut off)) = (&mut self.stream, self.pending) else {
+        let Some(mut off) = self.pending else {
             return Ok(());
         };
         while off < request.len() {
@@ -158,30 +163,13 @@ impl Socket {
         Ok(())
     }
 
-    fn flush_tls(&mut self) -> io::Result<()> {
-        let (Some(stream), Some(tls)) = (&mut self.stream, &mut self.tls) else {
-            return Ok(());
-        };
-        while tls.wants_write() {
-            match tls.write_tls(stream) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
     pub(crate) fn has_pending(&self) -> bool {
         self.pending.is_some() || self.tls.as_ref().is_some_and(|t| t.wants_write())
     }
 
-    /// One read pass: for plain TCP one `read` into `buf`; for TLS one
-    /// `read_tls`, then the records are processed and the plaintext handed
-    /// over through `buf`. What arrived goes to `on`; how the pass ended is
-    /// the result.
+    /// One read pass: for plain TCP one `read` into `buf`; for TLS, the
+    /// session's pass (see [`TlsSession::read`]). What arrived goes to `on`;
+    /// how the pass ended is the result.
     pub(crate) fn read(
         &mut self,
         buf: &mut [u8],
@@ -190,148 +178,27 @@ impl Socket {
         let Some(stream) = &mut self.stream else {
             return ReadOutcome::WouldBlock;
         };
-        let mut wire = StampedReader {
-            fd: stream.as_raw_fd(),
-            arrived: None,
-        };
-        let Some(tls) = &mut self.tls else {
-            return match wire.read(buf) {
-                Ok(0) => ReadOutcome::Eof,
-                Ok(n) => {
-                    on(ReadEvent::Data {
-                        bytes: &buf[..n],
-                        arrived: wire.arrived,
-                    });
-                    if n < buf.len() {
-                        ReadOutcome::Short
-                    } else {
-                        ReadOutcome::More
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadOutcome::WouldBlock,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadOutcome::More,
-                Err(e) => ReadOutcome::Error(e),
-            };
-        };
-        let eof = match tls.read_tls(&mut wire) {
-            Ok(0) => true,
-            Ok(_) => false,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::WouldBlock,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return ReadOutcome::More,
-            Err(e) => return ReadOutcome::Error(e),
-        };
-        if let Err(e) = tls.process_new_packets() {
-            // Send the alert rustls queued, then give up on the connection.
-            let _ = tls.write_tls(stream);
-            return ReadOutcome::Tls(e);
+        if let Some(tls) = &mut self.tls {
+            return tls.read(stream, buf, on);
         }
-        if let (Some(started), false) = (self.handshaking, tls.is_handshaking()) {
-            self.handshaking = None;
-            let resumed = tls.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
-            on(ReadEvent::Handshaken { started, resumed });
-        }
-        let mut closed = eof;
-        loop {
-            match tls.reader().read(buf) {
-                Ok(0) => {
-                    closed = true; // close_notify
-                    break;
-                }
-                Ok(n) => on(ReadEvent::Data {
+        let mut wire = StampedReader::new(stream.as_raw_fd());
+        match wire.read(buf) {
+            Ok(0) => ReadOutcome::Eof,
+            Ok(n) => {
+                on(ReadEvent::Data {
                     bytes: &buf[..n],
-                    arrived: wire.arrived,
-                }),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    closed = true; // closed without close_notify
-                    break;
+                    arrived: wire.arrived(),
+                });
+                if n < buf.len() {
+                    ReadOutcome::Short
+                } else {
+                    ReadOutcome::More
                 }
-                Err(e) => return ReadOutcome::Error(e),
             }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadOutcome::WouldBlock,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => ReadOutcome::More,
+            Err(e) => ReadOutcome::Failed(Failure::Io(e)),
         }
-        if let Err(e) = self.flush_tls() {
-            return ReadOutcome::Error(e);
-        }
-        if closed {
-            ReadOutcome::Eof
-        } else {
-            ReadOutcome::More
-        }
-    }
-}
-
-/// Asks the kernel to stamp received data with its arrival time
-/// (`SO_TIMESTAMPNS`; TCP supports it since Linux 4.13).
-///
-/// A response counts as complete when its last byte arrived, not when the
-/// loop got round to reading it: on a virtual machine a sleeping thread can
-/// take tens of microseconds, at times milliseconds, to wake, and that
-/// would otherwise be added to every latency. The kernel switches stamping
-/// on from a work queue, so the first segments after the first socket asks
-/// may come unstamped; those count as arrived when read.
-fn enable_rx_timestamps(fd: RawFd) -> io::Result<()> {
-    let on: libc::c_int = 1;
-    // SAFETY: `on` outlives the call and its size is passed with it.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_TIMESTAMPNS,
-            (&on as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// Reads a socket with `recvmsg`, keeping the receive timestamp that comes
-/// with the data (the arrival of the last segment read).
-struct StampedReader {
-    fd: RawFd,
-    arrived: Option<Duration>,
-}
-
-impl Read for StampedReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // Room for one `cmsghdr` with a `timespec`, aligned for the header.
-        #[repr(C, align(8))]
-        struct Control([u8; 64]);
-        let mut control = Control([0; 64]);
-        let mut iov = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: buf.len(),
-        };
-        // SAFETY: an all-zero msghdr is valid (no name, no control).
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.0.as_mut_ptr().cast();
-        msg.msg_controllen = control.0.len() as _;
-        // SAFETY: `msg` points at `iov` (over `buf`) and `control`, which
-        // outlive the call.
-        let n = unsafe { libc::recvmsg(self.fd, &mut msg, 0) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: the kernel filled `msg.msg_control` with well-formed
-        // headers; the CMSG_* macros stay within `msg_controllen`.
-        unsafe {
-            let mut c = libc::CMSG_FIRSTHDR(&msg);
-            while !c.is_null() {
-                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
-                    let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
-                    if let (Ok(s), Ok(ns)) = (u64::try_from(ts.tv_sec), u32::try_from(ts.tv_nsec)) {
-                        self.arrived = Some(Duration::new(s, ns));
-                    }
-                }
-                c = libc::CMSG_NXTHDR(&msg, c);
-            }
-        }
-        Ok(n as usize)
     }
 }
 
@@ -345,99 +212,6 @@ pub(crate) enum ReadOutcome {
     WouldBlock,
     /// The peer closed.
     Eof,
-    /// A socket error.
-    Error(io::Error),
-    /// A TLS error (alert, bad record, certificate).
-    Tls(rustls::Error),
-}
-
-/// Classifies a connect failure.
-pub(crate) fn connect_error_kind(e: &io::Error) -> ErrorKind {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => ErrorKind::ConnectRefused,
-        io::ErrorKind::TimedOut => ErrorKind::ConnectTimeout,
-        _ => ErrorKind::ConnectError,
-    }
-}
-
-/// Classifies a failure on an established connection.
-pub(crate) fn io_error_kind(e: &io::Error) -> ErrorKind {
-    match e.kind() {
-        io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::BrokenPipe => ErrorKind::Reset,
-        io::ErrorKind::TimedOut => ErrorKind::Timeout,
-        _ => ErrorKind::Io,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::net::{TcpListener, TcpStream};
-    use std::time::SystemTime;
-
-    use super::*;
-
-    fn wall() -> Duration {
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap()
-    }
-
-    #[test]
-    fn a_read_carries_the_kernel_arrival_time() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (mut server, _) = listener.accept().unwrap();
-        enable_rx_timestamps(client.as_raw_fd()).unwrap();
-        let mut reader = StampedReader {
-            fd: client.as_raw_fd(),
-            arrived: None,
-        };
-        let mut buf = [0; 64];
-        // The kernel switches stamping on from a work queue, so the first
-        // segments after enabling may come unstamped: wait for a stamp.
-        for _ in 0..100 {
-            server.write_all(b"x").unwrap();
-            std::thread::sleep(Duration::from_millis(10));
-            assert_eq!(reader.read(&mut buf).unwrap(), 1);
-            if reader.arrived.take().is_some() {
-                break;
-            }
-        }
-
-        let before = wall();
-        server.write_all(b"HTTP/1.1 200 OK\r\n").unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        let n = reader.read(&mut buf).unwrap();
-        let after_read = wall();
-
-        assert_eq!(&buf[..n], b"HTTP/1.1 200 OK\r\n");
-        let arrived = reader.arrived.expect("the kernel stamped the data");
-        assert!(
-            arrived >= before,
-            "stamped {arrived:?} before the write at {before:?}"
-        );
-        // Stamped on arrival, not when read 50 ms later.
-        assert!(
-            after_read - arrived >= Duration::from_millis(40),
-            "stamped {:?} before the read",
-            after_read - arrived
-        );
-    }
-
-    #[test]
-    fn a_read_without_timestamps_enabled_has_none() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (mut server, _) = listener.accept().unwrap();
-        server.write_all(b"x").unwrap();
-        let mut reader = StampedReader {
-            fd: client.as_raw_fd(),
-            arrived: None,
-        };
-        let mut buf = [0; 8];
-        assert_eq!(reader.read(&mut buf).unwrap(), 1);
-        assert_eq!(reader.arrived, None);
-    }
+    /// The connection failed.
+    Failed(Failure),
 }

@@ -1,11 +1,18 @@
-//! TLS between the socket and the engine (rustls, composed as its mio
-//! client example does: `read_tls` → `process_new_packets` → `reader()` into
-//! the engine; the engine's bytes → `writer()` → `write_tls`). The engine
-//! never sees TLS, only plaintext.
+//! TLS between the socket and the engine: the client configuration
+//! ([`Tls`]) and one connection's session ([`TlsSession`]), pumped as
+//! rustls's mio client example does: `read_tls` → `process_new_packets` →
+//! `reader()` into the engine; the engine's bytes → `writer()` →
+//! `write_tls` while `wants_write()`. The engine never sees TLS, only
+//! plaintext.
 
 use std::fmt;
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
+
+use mio::net::TcpStream;
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -13,8 +20,13 @@ use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signat
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, HandshakeKind,
+    OtherError, RootCertStore, SignatureScheme,
 };
+
+use crate::error::Failure;
+use crate::socket::{ReadEvent, ReadOutcome};
+use crate::stamp::StampedReader;
 
 /// How to set up TLS for an https target.
 #[derive(Clone, Debug, Default)]
@@ -116,9 +128,131 @@ impl Tls {
             host: options.server_name.clone(),
         })
     }
+}
 
-    pub(crate) fn connection(&self) -> Result<rustls::ClientConnection, rustls::Error> {
-        rustls::ClientConnection::new(Arc::clone(&self.config), self.server_name.clone())
+/// One connection's TLS session. It reads and writes the connection's
+/// stream itself, as rustls needs: the socket slot hands it the stream.
+pub(crate) struct TlsSession {
+    conn: ClientConnection,
+    /// When the handshake started (TCP connected), while it is in progress.
+    handshake_started: Option<Instant>,
+}
+
+impl TlsSession {
+    /// A session for a new connection to the target of `tls`.
+    pub(crate) fn new(tls: &Tls) -> Result<Self, rustls::Error> {
+        let conn = ClientConnection::new(Arc::clone(&tls.config), tls.server_name.clone())?;
+        Ok(Self {
+            conn,
+            handshake_started: None,
+        })
+    }
+
+    /// TCP has connected at `now`: the handshake starts, and its first
+    /// flight goes out on `wire`.
+    pub(crate) fn start(&mut self, now: Instant, wire: &mut impl Write) -> io::Result<()> {
+        self.handshake_started = Some(now);
+        self.flush(wire)
+    }
+
+    /// Records are waiting for the socket to take them.
+    pub(crate) fn wants_write(&self) -> bool {
+        self.conn.wants_write()
+    }
+
+    /// Encrypts `plaintext` and writes what the socket takes of it.
+    pub(crate) fn send(&mut self, plaintext: &[u8], wire: &mut impl Write) -> io::Result<()> {
+        self.conn.writer().write_all(plaintext)?;
+        self.flush(wire)
+    }
+
+    /// Writes the pending records until there are none or the socket
+    /// would block.
+    pub(crate) fn flush(&mut self, wire: &mut impl Write) -> io::Result<()> {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(wire) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// One read pass: one `read_tls` from `stream` (keeping the kernel's
+    /// receive stamp), `process_new_packets` (an error ends the
+    /// connection, after the alert rustls queued for it goes out), the
+    /// handshake's end if this pass finished it, then all the plaintext
+    /// through `buf` to `on`; last, whatever records the pass queued (the
+    /// handshake's next flight, a key update) are written. A close or an
+    /// error before the handshake is complete is the handshake's failure.
+    pub(crate) fn read(
+        &mut self,
+        stream: &mut TcpStream,
+        buf: &mut [u8],
+        on: &mut dyn FnMut(ReadEvent<'_>),
+    ) -> ReadOutcome {
+        let mut wire = StampedReader::new(stream.as_raw_fd());
+        let eof = match self.conn.read_tls(&mut wire) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::WouldBlock,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return ReadOutcome::More,
+            Err(e) => return self.io_failure(e),
+        };
+        if let Err(e) = self.conn.process_new_packets() {
+            let _ = self.conn.write_tls(stream);
+            return ReadOutcome::Failed(Failure::Tls(e));
+        }
+        if let (Some(started), false) = (self.handshake_started, self.conn.is_handshaking()) {
+            self.handshake_started = None;
+            let resumed = self.conn.handshake_kind() == Some(HandshakeKind::Resumed);
+            on(ReadEvent::Handshaken { started, resumed });
+        }
+        let mut closed = eof;
+        loop {
+            match self.conn.reader().read(buf) {
+                Ok(0) => {
+                    closed = true; // close_notify
+                    break;
+                }
+                Ok(n) => on(ReadEvent::Data {
+                    bytes: &buf[..n],
+                    arrived: wire.arrived(),
+                }),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    closed = true; // closed without close_notify
+                    break;
+                }
+                Err(e) => return self.io_failure(e),
+            }
+        }
+        if let Err(e) = self.flush(stream) {
+            return self.io_failure(e);
+        }
+        match (closed, self.is_handshaking()) {
+            (false, _) => ReadOutcome::More,
+            (true, false) => ReadOutcome::Eof,
+            (true, true) => ReadOutcome::Failed(Failure::ClosedInHandshake),
+        }
+    }
+
+    /// The handshake has started and not yet finished.
+    fn is_handshaking(&self) -> bool {
+        self.handshake_started.is_some()
+    }
+
+    /// A read or write error: while the handshake is in progress, the
+    /// handshake failed.
+    fn io_failure(&self, e: io::Error) -> ReadOutcome {
+        ReadOutcome::Failed(if self.is_handshaking() {
+            Failure::Handshake(e)
+        } else {
+            Failure::Io(e)
+        })
     }
 }
 
@@ -150,13 +284,19 @@ pub(crate) fn fatal_message(e: &rustls::Error, host: &str) -> Option<String> {
 
 /// A readable reason for the rarer certificate errors.
 fn other_reason(e: &CertificateError) -> String {
-    let text = format!("{e:?}");
-    if text.contains("CaUsedAsEndEntity") {
-        "it is a CA certificate used as the server's own (a self-signed certificate made as a CA); \
-         give that exact certificate to --cacert, or make a server certificate signed by the CA"
-            .to_string()
-    } else {
-        format!("{}", rustls::Error::InvalidCertificate(e.clone()))
+    // rustls passes on a webpki error it has no variant of its own for as
+    // `Other`, holding the webpki error itself.
+    let webpki_error = match e {
+        CertificateError::Other(OtherError(inner)) => inner.downcast_ref::<webpki::Error>(),
+        _ => None,
+    };
+    match webpki_error {
+        Some(webpki::Error::CaUsedAsEndEntity) => {
+            "it is a CA certificate used as the server's own (a self-signed certificate made as a CA); \
+             give that exact certificate to --cacert, or make a server certificate signed by the CA"
+                .to_string()
+        }
+        _ => format!("{}", rustls::Error::InvalidCertificate(e.clone())),
     }
 }
 
@@ -269,5 +409,74 @@ impl ServerCertVerifier for AcceptAny {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+
+    use super::*;
+
+    /// Verifies `end_entity`, trusting `root`, as a client of `localhost`.
+    fn verify(root: &CertificateDer<'static>, end_entity: &CertificateDer<'_>) -> rustls::Error {
+        let mut roots = RootCertStore::empty();
+        roots.add(root.clone()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        verifier
+            .verify_server_cert(end_entity, &[], &name, &[], UnixTime::now())
+            .unwrap_err()
+    }
+
+    /// A self-signed certificate for `localhost`, made as a CA or not, whose
+    /// subject is `subject`.
+    fn self_signed(subject: &str, is_ca: bool) -> CertificateDer<'static> {
+        let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, subject);
+        if is_ca {
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        }
+        params
+            .self_signed(&KeyPair::generate().unwrap())
+            .unwrap()
+            .der()
+            .clone()
+    }
+
+    #[test]
+    fn a_ca_certificate_as_the_servers_own_is_named_from_the_verifiers_error() {
+        // The webpki error comes from the verifier rustls really uses, so a
+        // rustls that moved to another webpki would fail here.
+        let cert = self_signed("ca", true);
+        let message = fatal_message(&verify(&cert, &cert), "localhost").unwrap();
+        assert!(
+            message.contains("it is a CA certificate used as the server's own"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn certificate_errors_are_named() {
+        let root = self_signed("ca", true);
+        let named = |end_entity: &CertificateDer<'_>| {
+            fatal_message(&verify(&root, end_entity), "localhost").unwrap()
+        };
+        let message = named(&self_signed("stranger", false));
+        assert!(
+            message.contains("it is signed by an unknown issuer"),
+            "{message}"
+        );
+        // Claims the root as its issuer, but the root did not sign it: a
+        // rarer error, named as rustls names it.
+        let message = named(&self_signed("ca", false));
+        assert!(
+            message.contains("was rejected: invalid peer certificate: BadSignature;"),
+            "{message}"
+        );
+        assert_eq!(fatal_message(&rustls::Error::DecryptError, "h"), None);
     }
 }

@@ -6,7 +6,7 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use std::time::{Duration, Instant};
-use volley_core::{Config, Engine, Output, Pacer, Rate, RequestSpec, RequestTemplate};
+use volley_core::{Config, Engine, Output, Pacer, Rate, RequestSpec, RequestTemplate, Stop};
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -43,7 +43,7 @@ fn drain(engine: &mut Engine, now: Instant) -> u64 {
         match out {
             Output::Connect(conn) => engine.handle_connected(conn, now),
             Output::Send(_) => sent += 1,
-            _ => {}
+            Output::Close(_) => {}
         }
     }
     sent
@@ -84,8 +84,8 @@ fuzz_target!(|input: Input| {
             now - t0
         );
     }
-    for _ in 0..2 {
-        engine.handle_stop(now);
+    for stop in [Stop::Drain, Stop::Now] {
+        engine.handle_stop(now, stop);
         sent += drain(&mut engine, now);
     }
     let s = engine.stats();

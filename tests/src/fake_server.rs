@@ -27,7 +27,7 @@ use volley_core::{ConnId, ErrorKind};
 pub enum Delivery {
     /// The connect completed: `handle_connected`.
     Connected,
-    /// The connect failed: `handle_connect_failed` with this kind.
+    /// The connect failed: `handle_error` with this kind.
     ConnectFailed(ErrorKind),
     /// Response bytes: `handle_data`.
     Data(Vec<u8>),

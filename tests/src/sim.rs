@@ -10,7 +10,10 @@
 //!    (`Connect` → [`FakeServer::connect`], `Send` → [`FakeServer::receive`]
 //!    with [`Engine::request_bytes`], `Close` → [`FakeServer::close`]);
 //! 2. start the run (`handle_start(now)`) once [`Engine::is_ready`], and
-//!    stop it (`handle_stop(now)`) when a scheduled stop falls due;
+//!    raise the stop level one step for each scheduled stop (Ctrl-C) that
+//!    has fallen due, handing the engine the new level once
+//!    (`handle_stop(now, level)`), as the driver does with what it finds in
+//!    its `Control`;
 //! 3. jump to the earliest of [`Engine::poll_timeout`], the server's next
 //!    delivery and the scheduled stop, and call [`Engine::handle_timeout`]
 //!    there if the engine's deadline has come. Once the engine has finished
@@ -29,7 +32,7 @@
 
 use std::time::{Duration, Instant};
 
-use volley_core::{Config, ConnId, Engine, Output, RequestSpec, RequestTemplate, Stats};
+use volley_core::{Config, ConnId, Engine, Output, RequestSpec, RequestTemplate, Stats, Stop};
 
 use crate::fake_server::{Delivery, FakeServer, Script};
 
@@ -74,8 +77,10 @@ pub struct Sim {
     epoch: Instant,
     now: Instant,
     t0: Option<Instant>,
-    /// Times of scheduled `handle_stop` calls, latest first.
+    /// Times of scheduled stops (each one Ctrl-C), latest first.
     stops: Vec<Instant>,
+    /// The stop level those that fell due have raised.
+    stop: Option<Stop>,
     /// The engine sees `now - skew` on every other call (see [`Sim::skew`]).
     skew: Duration,
     flip: bool,
@@ -99,6 +104,7 @@ impl Sim {
             now: epoch,
             t0: None,
             stops: Vec::new(),
+            stop: None,
             skew: Duration::ZERO,
             flip: false,
             steps: 0,
@@ -149,9 +155,9 @@ impl Sim {
         self.steps
     }
 
-    /// Calls `handle_stop` (Ctrl-C) at `after` since `t0` (since now if the
+    /// Stops the run like Ctrl-C at `after` since `t0` (since now if the
     /// run has not started), after the deliveries due at that time. May be
-    /// called again for a second Ctrl-C.
+    /// called again for a second Ctrl-C, at the same time or later.
     pub fn stop_at(&mut self, after: Duration) -> &mut Self {
         let t0 = self.t0.unwrap_or(self.now);
         self.stops.push(t0 + after);
@@ -159,11 +165,26 @@ impl Sim {
         self
     }
 
-    /// Calls `handle_stop` now and acts on what it asks for.
+    /// Ctrl-C now: raises the stop level one step, hands it to the engine
+    /// and acts on what it asks for.
     pub fn stop_now(&mut self) {
-        let at = self.engine_now();
-        self.engine.handle_stop(at);
-        self.drain(at);
+        self.raise_stop();
+        self.hand_stop();
+    }
+
+    fn raise_stop(&mut self) {
+        self.stop = Some(match self.stop {
+            None => Stop::Drain,
+            Some(_) => Stop::Now,
+        });
+    }
+
+    fn hand_stop(&mut self) {
+        if let Some(level) = self.stop {
+            let at = self.engine_now();
+            self.engine.handle_stop(at, level);
+            self.drain(at);
+        }
     }
 
     /// From now on, every other `now` the engine is given lies `skew` in the
@@ -242,7 +263,6 @@ impl Sim {
                     self.outputs.closes += 1;
                     self.server.close(c);
                 }
-                other => panic!("unknown output {other:?}"),
             }
         }
     }
@@ -260,7 +280,7 @@ impl Sim {
             Delivery::Connected => self.engine.handle_connected(conn, at),
             Delivery::ConnectFailed(kind) => {
                 self.engine
-                    .handle_connect_failed(conn, at, kind, &"connection refused")
+                    .handle_error(conn, at, kind, &"connection refused")
             }
             Delivery::Data(bytes) => self.engine.handle_data(conn, at, &bytes),
             Delivery::Eof => self.engine.handle_eof(conn, at),
@@ -292,9 +312,13 @@ impl Sim {
             self.engine.handle_start(at);
             self.drain(at);
         }
+        let before = self.stop;
         while self.stops.last().is_some_and(|&s| s <= self.now) {
             self.stops.pop();
-            self.stop_now();
+            self.raise_stop();
+        }
+        if self.stop > before {
+            self.hand_stop();
         }
         if self.engine.is_finished() {
             // The clock stops with the run: `now` is when it ended.

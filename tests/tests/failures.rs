@@ -6,7 +6,7 @@
 use std::time::Duration;
 use volley_tests::assert_accounted;
 
-use volley_core::{Config, ConnId, ErrorKind, MAX_HEAD_BYTES, MAX_HEADERS, Rate, Stats};
+use volley_core::{Config, ConnId, ErrorKind, MAX_HEAD_BYTES, MAX_HEADERS, Rate, Stats, Stop};
 use volley_tests::fake_server::{Connect, OK, Pieces, Reply, Script};
 use volley_tests::sim::{Sim, get, run};
 use volley_tests::{assert_all_equivalent, split_three_ways};
@@ -387,6 +387,51 @@ fn second_ctrl_c_ends_at_once() {
 }
 
 #[test]
+fn two_ctrl_c_at_one_instant_end_at_once() {
+    // Both at 1.5005 s, before the engine hears of either: it is handed
+    // the level they reached, and requests 1491..=1500 are unfinished.
+    let mut sim = Sim::new(config(50, rps(1000.0), secs(10)), get(), Script::ok(ms(10)));
+    sim.stop_at(Duration::from_micros(1_500_500))
+        .stop_at(Duration::from_micros(1_500_500));
+    sim.run_to_end();
+    let s = sim.stats();
+    assert_accounted(s);
+    assert_eq!(
+        (s.scheduled, s.completed, s.unfinished, s.unsent),
+        (1501, 1491, 10, 0)
+    );
+    assert_eq!(s.duration, Duration::from_micros(1_500_500));
+    assert_eq!(sim.elapsed(), Duration::from_micros(1_500_500));
+}
+
+#[test]
+fn ctrl_c_while_awaiting_the_last_responses_ends_at_once() {
+    // A 1 s run against a server that takes 3 s: at the end five requests
+    // are awaited; a Ctrl-C 1 s into that wait ends the run there.
+    let mut sim = Sim::new(config(5, rps(10.0), secs(1)), get(), Script::ok(secs(3)));
+    sim.stop_at(secs(2));
+    sim.run_to_end();
+    let s = sim.stats();
+    assert_accounted(s);
+    assert_eq!((s.completed, s.unfinished), (0, 5));
+    assert_eq!(sim.elapsed(), secs(2));
+}
+
+#[test]
+fn the_same_stop_level_twice_is_one_stop() {
+    let mut sim = Sim::new(config(50, rps(1000.0), secs(10)), get(), Script::ok(ms(10)));
+    sim.run_until(ms(500));
+    let at = sim.now();
+    sim.poke(at, |e, at| e.handle_stop(at, Stop::Drain));
+    sim.poke(at, |e, at| e.handle_stop(at, Stop::Drain));
+    assert!(!sim.engine.is_finished(), "a repeated level ended the run");
+    sim.run_to_end();
+    let s = sim.stats();
+    assert_accounted(s);
+    assert_eq!((s.failed, s.unfinished), (0, 0));
+}
+
+#[test]
 fn ctrl_c_before_the_start() {
     // Connects take 1 s; Ctrl-C at 0.5 s, before t0: nothing was scheduled.
     let mut sim = Sim::new(
@@ -497,13 +542,13 @@ fn does_not_panic_on_bad_instant() {
     sim.poke(before, |e, at| e.handle_start(at));
     sim.poke(before, |e, at| e.handle_connected(ConnId(3), at));
     sim.poke(before, |e, at| {
-        e.handle_connect_failed(ConnId(2), at, ErrorKind::ConnectRefused, &"late")
+        e.handle_error(ConnId(2), at, ErrorKind::ConnectRefused, &"late")
     });
     sim.poke(before, |e, at| {
         e.handle_error(ConnId(1), at, ErrorKind::Reset, &"reset")
     });
     sim.poke(before, |e, at| e.handle_eof(ConnId(0), at));
-    sim.poke(before + ms(1), |e, at| e.handle_stop(at));
+    sim.poke(before + ms(1), |e, at| e.handle_stop(at, Stop::Drain));
     sim.run_to_end();
     assert_accounted(sim.stats());
     // Out-of-range slots are ignored.
@@ -512,8 +557,7 @@ fn does_not_panic_on_bad_instant() {
         e.handle_eof(ConnId(99), at);
         e.handle_connected(ConnId(99), at);
         e.handle_error(ConnId(99), at, ErrorKind::Reset, &"x");
-        e.handle_connect_failed(ConnId(99), at, ErrorKind::ConnectRefused, &"x");
-        e.handle_stop(at);
+        e.handle_stop(at, Stop::Now);
         e.handle_timeout(at);
     });
     assert!(sim.engine.is_finished());

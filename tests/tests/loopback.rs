@@ -272,3 +272,41 @@ fn stop_ends_the_run_early_with_every_request_counted() {
     assert!(stats.identity_holds(), "{stats:?}");
     assert_eq!(stats.failed, 0);
 }
+
+#[test]
+fn two_stops_before_the_loop_looks_end_the_run_at_once() {
+    // A silent server and a 30 s timeout: a single stop would await the
+    // requests in flight for the whole drain (5 s). Two stops in a row,
+    // which the loop finds together, end the run at once.
+    let server = RawServer::start(|mut s| while read_request(&mut s) {});
+    let mut c = config(2, Rate::per_second(50.0).unwrap(), 30_000);
+    c.timeout = Duration::from_secs(30);
+    let engines = c.split(1);
+    let control = Arc::new(Control::new(engines.len()));
+    let stopper = Arc::clone(&control);
+    let t = std::thread::spawn(move || {
+        let waited = std::time::Instant::now();
+        while stopper.snapshot().in_flight < 2 && waited.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        stopper.stop();
+        stopper.stop();
+        std::time::Instant::now()
+    });
+    let plan = RunPlan {
+        addr: server.addr,
+        template: template(server.addr, false),
+        tls: None,
+        log: None,
+        engines,
+    };
+    let stats = volley_driver::run(plan, control).unwrap();
+    let stopped = t.join().unwrap();
+    let took = stopped.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "ended {took:?} after the stops"
+    );
+    assert_eq!((stats.completed, stats.unfinished), (0, 2), "{stats:?}");
+    assert!(stats.identity_holds(), "{stats:?}");
+}
