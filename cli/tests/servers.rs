@@ -22,3 +22,95 @@ fn nginx_logs_every_request_volley_counts() {
     assert_eq!(v["status"]["200"].as_u64(), Some(nginx.served(200)), "{v}");
     assert_eq!(nginx.served(200), 1000, "{}", nginx.error_log());
 }
+
+/// SPEC §8's trust rule against nginx serving certificates made here: a
+/// certificate given to --cacert still has to be valid now and name the
+/// host, unless --insecure.
+#[test]
+#[ignore = "needs nginx (apt-get install nginx); CI installs it and runs it"]
+fn nginx_over_tls_is_trusted_only_as_spec_8_says() {
+    use volley_tests::tls::{Pki, pki, self_signed, write_ca};
+    let cases: [(&str, Pki, Option<&str>); 5] = [
+        (
+            "self-signed for localhost",
+            self_signed(&["localhost"], false),
+            None,
+        ),
+        ("CA-signed for localhost", pki(&["localhost"], false), None),
+        (
+            "self-signed for other.test",
+            self_signed(&["other.test"], false),
+            Some("not valid for the name \"localhost\""),
+        ),
+        (
+            "self-signed, expired",
+            self_signed(&["localhost"], true),
+            Some("has expired"),
+        ),
+        (
+            "CA-signed, expired",
+            pki(&["localhost"], true),
+            Some("has expired"),
+        ),
+    ];
+    for (what, pki, refused) in cases {
+        let nginx = Nginx::start_with(
+            "server { listen 127.0.0.1:{port} ssl; ssl_certificate {dir}/cert.pem; \
+             ssl_certificate_key {dir}/key.pem; location / { return 200 \"hello\\n\"; } }",
+            &[
+                ("cert.pem", pki.cert_pem.as_bytes()),
+                ("key.pem", pki.key_pem.as_bytes()),
+            ],
+        );
+        let ca = write_ca(&pki, "nginx");
+        let url = format!("https://localhost:{}/", nginx.addr.port());
+        let run = |flag: &[&str]| {
+            let mut args = vec![
+                url.as_str(),
+                "--rps",
+                "100",
+                "-c",
+                "4",
+                "-d",
+                "10",
+                "-n",
+                "100",
+                "-q",
+                "-o",
+                "json",
+            ];
+            args.extend_from_slice(flag);
+            let start = std::time::Instant::now();
+            (volley(&args), start.elapsed())
+        };
+        let (out, took) = run(&["--cacert", ca.to_str().unwrap()]);
+        match refused {
+            None => {
+                assert_eq!(out.status.code(), Some(0), "{what}: {}", text(&out.stderr));
+                assert_eq!(json(&out)["status"]["200"].as_u64(), Some(100), "{what}");
+            }
+            Some(reason) => {
+                let err = text(&out.stderr);
+                assert_eq!(out.status.code(), Some(1), "{what}: {err}");
+                assert!(
+                    err.contains(reason) && err.lines().count() == 1,
+                    "{what}: {err}"
+                );
+                assert!(
+                    took < std::time::Duration::from_secs(3),
+                    "{what}: took {took:?}"
+                );
+            }
+        }
+        let (out, _) = run(&["--insecure"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{what}, --insecure: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(json(&out)["run"]["insecure"], true, "{what}");
+        let expected = if refused.is_some() { 100 } else { 200 };
+        assert_eq!(nginx.served(200), expected, "{what}: nginx's log");
+    }
+}

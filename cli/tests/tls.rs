@@ -6,7 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::{text, volley};
-use volley_tests::tls::{BOTH, Behaviour, TlsServer, pki, self_signed, write_ca};
+use volley_tests::tls::{BOTH, Behaviour, Pki, TlsServer, pki, self_signed, write_ca};
 
 #[test]
 fn trusted_with_cacert_and_refused_without() {
@@ -66,7 +66,7 @@ fn trusted_with_cacert_and_refused_without() {
 
 #[test]
 fn a_self_signed_certificate_given_to_cacert_is_trusted() {
-    let pki = self_signed(&["localhost"]);
+    let pki = self_signed(&["localhost"], false);
     let ca = write_ca(&pki, "selfsigned");
     let server = TlsServer::start(&pki, BOTH, Behaviour::Answer);
     let url = format!("https://localhost:{}/", server.addr.port());
@@ -85,7 +85,7 @@ fn a_self_signed_certificate_given_to_cacert_is_trusted() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("200 OK"));
     // A different self-signed certificate is still refused.
-    let other = self_signed(&["localhost"]);
+    let other = self_signed(&["localhost"], false);
     let ca = write_ca(&other, "selfsigned-other");
     let out = volley(&[
         &url,
@@ -210,4 +210,134 @@ fn a_server_that_closes_mid_handshake_costs_connections_not_the_run() {
         n("scheduled"),
         n("completed") + n("failed") + n("unfinished") + n("unsent")
     );
+}
+
+/// What a run against one server certificate must end in.
+#[derive(Clone, Copy, Debug)]
+enum Expect {
+    /// Every request completes (exit 0).
+    Works,
+    /// The run ends at once (exit 1) with one line holding this text.
+    Refused(&'static str),
+}
+
+/// SPEC §8's rule, case by case: a certificate is accepted only if it is
+/// valid now and names the host, whether it chains to a CA given to
+/// --cacert or is the exact self-signed certificate given there; only
+/// --insecure skips those checks (and says so).
+#[test]
+fn the_trust_matrix() {
+    let cases: [(&str, Pki, Expect); 7] = [
+        (
+            "CA-signed, CA given",
+            pki(&["localhost"], false),
+            Expect::Works,
+        ),
+        (
+            "CA-signed for another name",
+            pki(&["other.test"], false),
+            Expect::Refused("not valid for the name \"localhost\""),
+        ),
+        (
+            "CA-signed, expired",
+            pki(&["localhost"], true),
+            Expect::Refused("has expired"),
+        ),
+        (
+            "self-signed, given",
+            self_signed(&["localhost"], false),
+            Expect::Works,
+        ),
+        (
+            "self-signed for another name, given",
+            self_signed(&["other.test"], false),
+            Expect::Refused("not valid for the name \"localhost\""),
+        ),
+        (
+            "self-signed, expired, given",
+            self_signed(&["localhost"], true),
+            Expect::Refused("has expired"),
+        ),
+        (
+            "self-signed for 127.0.0.1 only, given",
+            self_signed(&[], false),
+            Expect::Refused("not valid for the name \"localhost\""),
+        ),
+    ];
+    for (what, pki, expect) in cases {
+        let ca = write_ca(&pki, "matrix");
+        let server = TlsServer::start(&pki, BOTH, Behaviour::Answer);
+        let url = format!("https://localhost:{}/", server.addr.port());
+        let run = |extra: &[&str]| {
+            let mut args = vec![
+                url.as_str(),
+                "--rps",
+                "50",
+                "-c",
+                "2",
+                "-d",
+                "10",
+                "-n",
+                "20",
+                "-q",
+            ];
+            args.extend_from_slice(extra);
+            let start = Instant::now();
+            let out = volley(&args);
+            (out, start.elapsed())
+        };
+        let (out, took) = run(&["--cacert", ca.to_str().unwrap()]);
+        let err = text(&out.stderr);
+        match expect {
+            Expect::Works => {
+                assert_eq!(out.status.code(), Some(0), "{what}: {err}");
+                let report = text(&out.stdout);
+                let completed = report
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("completed"))
+                    .map(str::trim);
+                assert_eq!(completed, Some("20"), "{what}: {report}");
+            }
+            Expect::Refused(reason) => {
+                assert_eq!(
+                    out.status.code(),
+                    Some(1),
+                    "{what}: {err}{}",
+                    text(&out.stdout)
+                );
+                assert!(took < Duration::from_secs(3), "{what}: took {took:?}");
+                assert_eq!(err.lines().count(), 1, "{what}: {err}");
+                assert!(err.contains(reason), "{what}: {err}");
+            }
+        }
+        let (out, _) = run(&["--insecure"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{what}, --insecure: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stdout).contains("TLS certificate NOT verified"),
+            "{what}"
+        );
+    }
+    // By IP address, the self-signed certificate for 127.0.0.1 names the host.
+    let by_ip = self_signed(&[], false);
+    let ca = write_ca(&by_ip, "by-ip");
+    let server = TlsServer::start(&by_ip, BOTH, Behaviour::Answer);
+    let url = format!("https://127.0.0.1:{}/", server.addr.port());
+    let out = volley(&[
+        &url,
+        "--rps",
+        "50",
+        "-c",
+        "2",
+        "-n",
+        "10",
+        "-q",
+        "--cacert",
+        ca.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }

@@ -29,6 +29,12 @@ impl Nginx {
     ///
     /// Panics, naming what is missing, when nginx is not installed.
     pub fn start(server: &str) -> Self {
+        Self::start_with(server, &[])
+    }
+
+    /// [`Nginx::start`], with `files` (name, contents) written to its
+    /// directory first: certificates and keys, pages to serve.
+    pub fn start_with(server: &str, files: &[(&str, &[u8])]) -> Self {
         assert!(
             Path::new(NGINX).exists(),
             "{NGINX} is missing: apt-get install nginx"
@@ -41,6 +47,9 @@ impl Nginx {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("tmp")).unwrap();
+        for (name, contents) in files {
+            std::fs::write(dir.join(name), contents).unwrap();
+        }
         let port = free_port();
         let d = dir.display().to_string();
         let server = server

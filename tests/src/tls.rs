@@ -18,9 +18,14 @@ pub const BOTH: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustl
 
 /// A CA and a leaf certificate it signed.
 pub struct Pki {
+    /// The certificate a client is to trust: the CA's, or the self-signed
+    /// server certificate itself.
     pub ca_pem: String,
     pub chain: Vec<CertificateDer<'static>>,
     pub key: PrivateKeyDer<'static>,
+    /// The server's certificate and key as PEM, for servers that read files.
+    pub cert_pem: String,
+    pub key_pem: String,
 }
 
 /// A CA, and a leaf for `names` and 127.0.0.1 that it signed.
@@ -46,6 +51,8 @@ pub fn pki(names: &[&str], expired: bool) -> Pki {
         ca_pem: ca_cert.pem(),
         chain: vec![cert.der().clone()],
         key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
     }
 }
 
@@ -154,17 +161,27 @@ fn serve(mut sock: TcpStream, config: Arc<ServerConfig>, behaviour: Behaviour) {
     }
 }
 
-/// A self-signed server certificate (itself a CA, as `openssl req -x509`
-/// makes them), given to --cacert as it is.
-pub fn self_signed(names: &[&str]) -> Pki {
+/// A self-signed server certificate for `names` and 127.0.0.1 (itself a CA, as `openssl
+/// req -x509` makes them), to be given to --cacert as it is; valid from 2001
+/// to 2002 when `expired`.
+pub fn self_signed(names: &[&str], expired: bool) -> Pki {
     let key = KeyPair::generate().unwrap();
     let mut params =
         CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    if expired {
+        params.not_before = rcgen::date_time_ymd(2001, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2002, 1, 1);
+    }
     let cert = params.self_signed(&key).unwrap();
     Pki {
         ca_pem: cert.pem(),
         chain: vec![cert.der().clone()],
         key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
     }
 }
