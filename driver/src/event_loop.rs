@@ -13,8 +13,9 @@ use volley_core::{ConnId, Engine, Output, RequestRecord, Stats, Wake};
 
 use crate::control::{Control, StartGate};
 use crate::error::{Failure, SetupError};
+use crate::read::{ReadEvent, ReadOutcome};
 use crate::sleep::{self, Sleep};
-use crate::socket::{ConnectCheck, ReadEvent, ReadOutcome, Socket};
+use crate::socket::{ConnectCheck, Socket};
 use crate::stamp::Clocks;
 use crate::timer::SendTimer;
 use crate::tls::{Tls, fatal_message};

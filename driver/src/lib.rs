@@ -20,6 +20,7 @@ mod control;
 mod error;
 mod event_loop;
 mod limits;
+mod read;
 mod sleep;
 mod socket;
 mod stamp;

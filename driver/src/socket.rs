@@ -6,12 +6,13 @@
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
 use crate::error::Failure;
+use crate::read::{ReadEvent, ReadOutcome};
 use crate::stamp::{StampedReader, enable_rx_timestamps};
 use crate::tls::{Tls, TlsSession};
 
@@ -26,19 +27,6 @@ pub(crate) enum ConnectCheck {
     Handshaking,
     /// Failed.
     Failed(Failure),
-}
-
-/// What one read pass produced, for the event loop to hand to the engine.
-pub(crate) enum ReadEvent<'b> {
-    /// The TLS handshake finished (https only).
-    Handshaken { started: Instant, resumed: bool },
-    /// Plaintext bytes, with the kernel's receive timestamp of the last
-    /// segment they came in (wall clock, since the Unix epoch), if it gave
-    /// one.
-    Data {
-        bytes: &'b [u8],
-        arrived: Option<Duration>,
-    },
 }
 
 /// A slot for one user's connection; empty while the user is disconnected.
@@ -200,18 +188,4 @@ impl Socket {
             Err(e) => ReadOutcome::Failed(Failure::Io(e)),
         }
     }
-}
-
-/// How a read pass ended.
-pub(crate) enum ReadOutcome {
-    /// Read less than the buffer: drained for now (plain TCP).
-    Short,
-    /// There may be more to read.
-    More,
-    /// Nothing more now.
-    WouldBlock,
-    /// The peer closed.
-    Eof,
-    /// The connection failed.
-    Failed(Failure),
 }

@@ -26,7 +26,7 @@ use rustls::{
 };
 
 use crate::error::Failure;
-use crate::socket::{ReadEvent, ReadOutcome};
+use crate::read::{ReadEvent, ReadOutcome};
 use crate::stamp::StampedReader;
 
 /// How to set up TLS for an https target.

@@ -12,7 +12,7 @@ use mio::net::TcpStream;
 
 use crate::request::{MAX_HEAD_BYTES, Parsed, parse_head};
 use crate::responses::{Reply, Variant};
-use crate::server::{Due, Shared};
+use crate::shared::{Due, Shared};
 
 /// Initial read buffer; it grows up to [`MAX_HEAD_BYTES`] for large heads.
 const READ_BUF: usize = 4096;

@@ -51,6 +51,7 @@ mod conn;
 mod request;
 mod responses;
 mod server;
+mod shared;
 #[cfg(test)]
 mod testing;
 

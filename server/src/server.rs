@@ -14,7 +14,8 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use crate::conn::{Conn, Next};
-use crate::responses::{Picker, Reply, Responses};
+use crate::responses::{Picker, Responses};
+use crate::shared::{Due, Shared};
 use crate::{LINGER, ServeConfig, ServeStats, valid_status};
 
 const LISTENER: Token = Token(0);
@@ -346,49 +347,6 @@ impl Server {
 
 fn invalid(msg: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg.to_owned())
-}
-
-/// Server state a connection needs while it runs, apart from the slab.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) responses: Responses,
-    pub(crate) picker: Picker,
-    pub(crate) delay: Duration,
-    /// Delayed answers in arrival order, which is also due order.
-    pub(crate) delayed: VecDeque<Due>,
-    /// Connections being drained before close, in due order.
-    lingering: VecDeque<Due>,
-    /// Connections that got delayed answers this round.
-    dirty: Vec<usize>,
-    /// Connections that ran out of read budget, with their generation.
-    again: Vec<(usize, u64)>,
-    next_gen: u64,
-    pub(crate) stats: ServeStats,
-}
-
-impl Shared {
-    fn poll_timeout(&self, now: Instant) -> Option<Duration> {
-        if !self.again.is_empty() {
-            return Some(Duration::ZERO);
-        }
-        let front = |q: &VecDeque<Due>| q.front().map(|d| d.due);
-        let due = match (front(&self.delayed), front(&self.lingering)) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        // mio rounds up to whole milliseconds, so we never wake early for long.
-        due.map(|d| d.saturating_duration_since(now))
-    }
-}
-
-/// Something due at a time on one connection slot of one generation.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Due {
-    pub(crate) due: Instant,
-    pub(crate) slot: usize,
-    pub(crate) generation: u64,
-    /// The answer to send, for the delay queue; `None` for a linger deadline.
-    pub(crate) reply: Option<Reply>,
 }
 
 #[cfg(test)]

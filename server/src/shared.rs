@@ -1,0 +1,53 @@
+//! What the server's loop and its connections share: the pre-rendered
+//! responses, the status picker, the delay and linger queues, and the
+//! counts. Its own module, so that the loop (`server.rs`) and a connection
+//! (`conn.rs`) both depend on it and not on each other.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::ServeStats;
+use crate::responses::{Picker, Reply, Responses};
+
+/// Server state a connection needs while it runs, apart from the slab.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) responses: Responses,
+    pub(crate) picker: Picker,
+    pub(crate) delay: Duration,
+    /// Delayed answers in arrival order, which is also due order.
+    pub(crate) delayed: VecDeque<Due>,
+    /// Connections being drained before close, in due order.
+    pub(crate) lingering: VecDeque<Due>,
+    /// Connections that got delayed answers this round.
+    pub(crate) dirty: Vec<usize>,
+    /// Connections that ran out of read budget, with their generation.
+    pub(crate) again: Vec<(usize, u64)>,
+    pub(crate) next_gen: u64,
+    pub(crate) stats: ServeStats,
+}
+
+impl Shared {
+    pub(crate) fn poll_timeout(&self, now: Instant) -> Option<Duration> {
+        if !self.again.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let front = |q: &VecDeque<Due>| q.front().map(|d| d.due);
+        let due = match (front(&self.delayed), front(&self.lingering)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // mio rounds up to whole milliseconds, so we never wake early for long.
+        due.map(|d| d.saturating_duration_since(now))
+    }
+}
+
+/// Something due at a time on one connection slot of one generation.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Due {
+    pub(crate) due: Instant,
+    pub(crate) slot: usize,
+    pub(crate) generation: u64,
+    /// The answer to send, for the delay queue; `None` for a linger deadline.
+    pub(crate) reply: Option<Reply>,
+}
