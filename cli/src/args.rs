@@ -133,6 +133,15 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub(crate) cacert: Option<String>,
 
+    /// TLS client certificate chain, PEM, for servers that require mutual
+    /// TLS (https; with --key).
+    #[arg(long, value_name = "PATH", requires = "key")]
+    pub(crate) cert: Option<String>,
+
+    /// Private key of --cert, PEM: PKCS#8, PKCS#1 RSA or SEC1 EC.
+    #[arg(long, value_name = "PATH", requires = "cert")]
+    pub(crate) key: Option<String>,
+
     /// Pass/fail rule METRIC OP VALUE, repeatable: METRIC is p50 p90 p95
     /// p99 p99.9 p99.99 mean max (latency, VALUE with a unit: 800us, 250ms,
     /// 1.5s), errors (a share 1% or a count 10) or rps (achieved req/s); OP

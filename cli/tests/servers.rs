@@ -114,3 +114,75 @@ fn nginx_over_tls_is_trusted_only_as_spec_8_says() {
         assert_eq!(nginx.served(200), expected, "{what}: nginx's log");
     }
 }
+
+/// Mutual TLS against nginx with `ssl_verify_client on` (SPEC §9): without
+/// a client certificate the run ends at once with one line naming the
+/// refusal; with the one the server's CA signed, every request completes
+/// and nginx logs them all.
+#[test]
+#[ignore = "needs nginx (apt-get install nginx); CI installs it and runs it"]
+fn nginx_with_mutual_tls() {
+    use volley_tests::tls::{pki, self_signed, write_ca};
+    let server = self_signed(&["localhost"], false);
+    let client = pki(&["volley client"], false);
+    let nginx = Nginx::start_with(
+        "server { listen 127.0.0.1:{port} ssl; ssl_certificate {dir}/cert.pem; ssl_certificate_key {dir}/key.pem; \
+         ssl_client_certificate {dir}/clients.pem; ssl_verify_client on; location / { return 200 \"hello\\n\"; } }",
+        &[
+            ("cert.pem", server.cert_pem.as_bytes()),
+            ("key.pem", server.key_pem.as_bytes()),
+            ("clients.pem", client.ca_pem.as_bytes()),
+        ],
+    );
+    let dir = std::env::temp_dir().join(format!("volley-mtls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("client.pem"), dir.join("client.key"));
+    std::fs::write(&cert, &client.cert_pem).unwrap();
+    std::fs::write(&key, &client.key_pem).unwrap();
+    let ca = write_ca(&server, "mtls");
+    let url = format!("https://localhost:{}/", nginx.addr.port());
+    let base = [
+        url.as_str(),
+        "--rps",
+        "200",
+        "-c",
+        "4",
+        "-d",
+        "10",
+        "-n",
+        "200",
+        "-q",
+        "--cacert",
+        ca.to_str().unwrap(),
+    ];
+
+    let start = std::time::Instant::now();
+    let out = volley(&base);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}{}", text(&out.stdout));
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(3),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("asked for a TLS client certificate") && err.contains("--cert"),
+        "{err}"
+    );
+
+    let mut with_cert = base.to_vec();
+    with_cert.extend([
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    let out = volley(&with_cert);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(json(&out)["status"]["200"].as_u64(), Some(200));
+    assert_eq!(nginx.served(200), 200, "nginx's log");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -341,3 +341,90 @@ fn the_trust_matrix() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+/// --cert and --key are checked before the run: files that do not parse
+/// and a key of another certificate are refused with exit code 2; they are
+/// for https only.
+#[test]
+fn client_certificate_files_are_checked_before_the_run() {
+    let dir = std::env::temp_dir().join(format!("volley-client-cert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (one, other) = (pki(&["client"], false), pki(&["client"], false));
+    let file = |name: &str, contents: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let (cert, key, other_key, junk) = (
+        file("cert.pem", &one.cert_pem),
+        file("key.pem", &one.key_pem),
+        file("other.key", &other.key_pem),
+        file("junk.pem", "not pem\n"),
+    );
+    // Nothing listens on port 9: a run would fail to connect, not exit 2.
+    let run = |cert: &str, key: &str| {
+        volley(&[
+            "https://127.0.0.1:9/",
+            "--rps",
+            "1",
+            "-c",
+            "1",
+            "-q",
+            "--cert",
+            cert,
+            "--key",
+            key,
+        ])
+    };
+    for (c, k, expected) in [
+        (
+            &cert,
+            &other_key,
+            "does not match the certificate of --cert",
+        ),
+        (&junk, &key, "--cert"),
+        (&cert, &junk, "--key"),
+        (&cert, &"/no/such/key".to_string(), "--key"),
+    ] {
+        let out = run(c, k);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{c} {k}: {err}");
+        assert!(
+            err.contains(expected) && err.lines().count() == 1,
+            "{c} {k}: {err}"
+        );
+    }
+    let out = volley(&[
+        "http://127.0.0.1:9/",
+        "--rps",
+        "1",
+        "-c",
+        "1",
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--cert applies to https:// URLs only"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = volley(&[
+        "https://127.0.0.1:9/",
+        "--rps",
+        "1",
+        "-c",
+        "1",
+        "--cert",
+        &cert,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--cert needs --key: {}",
+        text(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -171,6 +171,11 @@ impl Stats {
             .map(|(code, &n)| (code as u16, n))
     }
 
+    /// Completed responses with `status`.
+    pub fn status(&self, status: u16) -> u64 {
+        self.status.get(usize::from(status)).copied().unwrap_or(0)
+    }
+
     /// Adds `n` responses with `status` (used when merging saved results).
     pub fn add_status(&mut self, status: u16, n: u64) {
         self.status[usize::from(status).min(STATUS_TABLE - 1)] += n;

@@ -18,7 +18,7 @@ use crate::sleep::{self, Sleep};
 use crate::socket::{ConnectCheck, Socket};
 use crate::stamp::Clocks;
 use crate::timer::SendTimer;
-use crate::tls::{Tls, fatal_message};
+use crate::tls::Tls;
 
 /// Token of the waker that interrupts the poll for a stop.
 const WAKER: Token = Token(usize::MAX);
@@ -361,7 +361,7 @@ impl EventLoop {
     /// which every connection would meet, also ends the run.
     fn report(&mut self, id: usize, now: Instant, failure: &Failure) {
         if let (Failure::Tls(e), Some(tls)) = (failure, &self.tls) {
-            if let Some(message) = fatal_message(e, &tls.host) {
+            if let Some(message) = tls.fatal_message(e) {
                 self.control.fail(message);
             }
         }
@@ -379,6 +379,13 @@ impl EventLoop {
             }
         }
         let s = self.engine.stats();
+        // A server that asked for a client certificate, got none and
+        // answers 400 refuses every request alike: one line, not a report.
+        if s.status(400) > 0 {
+            if let Some(message) = self.tls.as_ref().and_then(Tls::missing_client_cert) {
+                self.control.fail(message);
+            }
+        }
         let p99 = s.last_second().map_or(0, |r| r.p99_us);
         self.control.live(self.index).publish(
             s.sent,

@@ -26,6 +26,7 @@ mod socket;
 mod stamp;
 mod timer;
 mod tls;
+mod trust;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -10,24 +10,18 @@ use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use mio::net::TcpStream;
 
-use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::server::ParsedCertificate;
-use rustls::{
-    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, HandshakeKind,
-    OtherError, RootCertStore, SignatureScheme,
-};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, HandshakeKind};
 
 use crate::error::Failure;
 use crate::read::{ReadEvent, ReadOutcome};
 use crate::stamp::StampedReader;
+use crate::trust::{self, ClientAuth};
 
 /// How to set up TLS for an https target.
 #[derive(Clone, Debug, Default)]
@@ -38,6 +32,9 @@ pub struct TlsOptions {
     pub insecure: bool,
     /// Also trust the certificates in this PEM file (`--cacert`).
     pub cacert: Option<PathBuf>,
+    /// The client certificate chain and its private key, PEM (`--cert`,
+    /// `--key`), for servers that require mutual TLS.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
 }
 
 /// TLS configured and ready to make connections.
@@ -46,6 +43,7 @@ pub struct Tls {
     pub(crate) config: Arc<ClientConfig>,
     pub(crate) server_name: ServerName<'static>,
     pub(crate) host: String,
+    client: Arc<ClientAuth>,
 }
 
 /// Why TLS could not be set up (the user's input: exit code 2).
@@ -61,61 +59,26 @@ impl fmt::Display for TlsSetupError {
 impl std::error::Error for TlsSetupError {}
 
 impl Tls {
-    /// Builds the client configuration: webpki roots plus `--cacert`,
-    /// TLS 1.2 and 1.3, ALPN `http/1.1`, SNI from the host, and an
-    /// in-memory session cache shared by all connections, so a user that
-    /// reconnects resumes its session.
+    /// Builds the client configuration: webpki roots plus `--cacert` (or
+    /// `--insecure`), the client certificate if any, TLS 1.2 and 1.3, ALPN
+    /// `http/1.1`, SNI from the host, and an in-memory session cache shared
+    /// by all connections, so a user that reconnects resumes its session.
     pub fn new(options: &TlsOptions) -> Result<Self, TlsSetupError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| TlsSetupError(format!("cannot set up TLS: {e}")))?;
-        let mut config = if options.insecure {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
-                .with_no_client_auth()
-        } else {
-            let mut roots = RootCertStore::empty();
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            let mut pinned = Vec::new();
-            if let Some(path) = &options.cacert {
-                let shown = path.display();
-                let certs = CertificateDer::pem_file_iter(path)
-                    .map_err(|e| TlsSetupError(format!("--cacert {shown}: cannot read it: {e}")))?;
-                let mut added = 0;
-                for cert in certs {
-                    let cert = cert.map_err(|e| {
-                        TlsSetupError(format!(
-                            "--cacert {shown}: not a PEM certificate bundle: {e}"
-                        ))
-                    })?;
-                    roots.add(cert.clone()).map_err(|e| {
-                        TlsSetupError(format!("--cacert {shown}: unusable certificate: {e}"))
-                    })?;
-                    pinned.push(cert);
-                    added += 1;
-                }
-                if added == 0 {
-                    return Err(TlsSetupError(format!(
-                        "--cacert {shown}: no certificate found; expected PEM (-----BEGIN CERTIFICATE-----)"
-                    )));
-                }
-            }
-            if pinned.is_empty() {
-                builder.with_root_certificates(roots).with_no_client_auth()
-            } else {
-                let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                    .build()
-                    .map_err(|e| {
-                        TlsSetupError(format!("cannot set up certificate verification: {e}"))
-                    })?;
-                builder
-                    .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(RootsOrPinned { webpki, pinned }))
-                    .with_no_client_auth()
-            }
+        let verifier = trust::server_verifier(options, &provider)?;
+        let key = match &options.client_cert {
+            Some((cert, key)) => Some(trust::client_key(cert, key, &provider)?),
+            None => None,
         };
+        let client = Arc::new(ClientAuth::new(key));
+        let mut config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsSetupError(format!("cannot set up TLS: {e}")))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_client_cert_resolver(
+                Arc::clone(&client) as Arc<dyn rustls::client::ResolvesClientCert>
+            );
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         let server_name = ServerName::try_from(options.server_name.clone()).map_err(|_| {
             TlsSetupError(format!(
@@ -127,6 +90,26 @@ impl Tls {
             config: Arc::new(config),
             server_name,
             host: options.server_name.clone(),
+            client,
+        })
+    }
+
+    /// A TLS failure that will fail every connection alike, so the run ends
+    /// at once with this message instead of counting thousands of copies.
+    pub(crate) fn fatal_message(&self, e: &rustls::Error) -> Option<String> {
+        trust::fatal_message(e, &self.host, self.client.key.is_some())
+    }
+
+    /// The server asked for a client certificate and none was given: what
+    /// to say if it then refuses the requests (nginx answers 400 to a
+    /// missing certificate, after the handshake).
+    pub(crate) fn missing_client_cert(&self) -> Option<String> {
+        (self.client.key.is_none() && self.client.asked.load(Ordering::Relaxed)).then(|| {
+            format!(
+                "the server {} asked for a TLS client certificate and answered 400 Bad Request without one; \
+                 pass --cert FILE and --key FILE",
+                self.host
+            )
         })
     }
 }
@@ -254,248 +237,5 @@ impl TlsSession {
         } else {
             Failure::Io(e)
         })
-    }
-}
-
-/// A TLS failure that will fail every connection alike, so the run ends at
-/// once with this message instead of counting thousands of copies.
-pub(crate) fn fatal_message(e: &rustls::Error, host: &str) -> Option<String> {
-    let rustls::Error::InvalidCertificate(c) = e else {
-        return None;
-    };
-    let reason = match c {
-        CertificateError::UnknownIssuer => "it is signed by an unknown issuer".to_string(),
-        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-            "it has expired".to_string()
-        }
-        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-            "it is not valid yet".to_string()
-        }
-        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-            format!("it is not valid for the name {host:?}")
-        }
-        CertificateError::Revoked => "it has been revoked".to_string(),
-        other => other_reason(other),
-    };
-    Some(format!(
-        "the TLS certificate of {host} was rejected: {reason}; pass --cacert FILE to trust the CA that signed it, \
-         or --insecure to skip verification"
-    ))
-}
-
-/// A readable reason for the rarer certificate errors.
-fn other_reason(e: &CertificateError) -> String {
-    match webpki_error(e) {
-        Some(webpki::Error::CaUsedAsEndEntity) => {
-            "it is a CA certificate used as the server's own (a self-signed certificate made as a CA); \
-             give that exact certificate to --cacert, or make a server certificate signed by the CA"
-                .to_string()
-        }
-        _ => format!("{}", rustls::Error::InvalidCertificate(e.clone())),
-    }
-}
-
-/// The webpki error behind `e`: rustls passes on a webpki error it has no
-/// variant of its own for as `Other`, holding the webpki error itself.
-fn webpki_error(e: &CertificateError) -> Option<&webpki::Error> {
-    match e {
-        CertificateError::Other(OtherError(inner)) => inner.downcast_ref::<webpki::Error>(),
-        _ => None,
-    }
-}
-
-/// `--cacert` trusts its certificates as roots (webpki), and also as the
-/// server's exact certificate when the server presents one of them itself:
-/// a self-signed certificate given to `--cacert` works, as users expect from
-/// curl, although webpki refuses a CA certificate as an end entity. Being
-/// pinned waives only that refusal: the certificate must still be valid now
-/// and name the host (SPEC §8).
-#[derive(Debug)]
-struct RootsOrPinned {
-    webpki: Arc<WebPkiServerVerifier>,
-    pinned: Vec<CertificateDer<'static>>,
-}
-
-impl RootsOrPinned {
-    fn is_pinned(&self, cert: &CertificateDer<'_>) -> bool {
-        self.pinned.iter().any(|c| c.as_ref() == cert.as_ref())
-    }
-}
-
-impl ServerCertVerifier for RootsOrPinned {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let refusal = match self.webpki.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
-            Ok(verified) => return Ok(verified),
-            Err(e) => e,
-        };
-        let rustls::Error::InvalidCertificate(c) = &refusal else {
-            return Err(refusal);
-        };
-        // webpki checks the end entity's dates before its basic constraints,
-        // so a CA certificate refused as the server's own is valid now (the
-        // trust matrix in cli/tests/tls.rs holds an expired one to that).
-        // The name is not checked until the chain is, so check it here.
-        if matches!(webpki_error(c), Some(webpki::Error::CaUsedAsEndEntity))
-            && self.is_pinned(end_entity)
-        {
-            let cert = ParsedCertificate::try_from(end_entity)?;
-            rustls::client::verify_server_name(&cert, server_name)?;
-            return Ok(ServerCertVerified::assertion());
-        }
-        Err(refusal)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.webpki.supported_verify_schemes()
-    }
-}
-
-/// `--insecure`: accepts any certificate, but still checks that the
-/// handshake signatures are made with the certificate's key.
-#[derive(Debug)]
-struct AcceptAny(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAny {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-
-    use super::*;
-
-    /// Verifies `end_entity`, trusting `root`, as a client of `localhost`.
-    fn verify(root: &CertificateDer<'static>, end_entity: &CertificateDer<'_>) -> rustls::Error {
-        let mut roots = RootCertStore::empty();
-        roots.add(root.clone()).unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .unwrap();
-        let name = ServerName::try_from("localhost").unwrap();
-        verifier
-            .verify_server_cert(end_entity, &[], &name, &[], UnixTime::now())
-            .unwrap_err()
-    }
-
-    /// A self-signed certificate for `localhost`, made as a CA or not, whose
-    /// subject is `subject`.
-    fn self_signed(subject: &str, is_ca: bool) -> CertificateDer<'static> {
-        let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, subject);
-        if is_ca {
-            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        }
-        params
-            .self_signed(&KeyPair::generate().unwrap())
-            .unwrap()
-            .der()
-            .clone()
-    }
-
-    #[test]
-    fn a_ca_certificate_as_the_servers_own_is_named_from_the_verifiers_error() {
-        // The webpki error comes from the verifier rustls really uses, so a
-        // rustls that moved to another webpki would fail here.
-        let cert = self_signed("ca", true);
-        let message = fatal_message(&verify(&cert, &cert), "localhost").unwrap();
-        assert!(
-            message.contains("it is a CA certificate used as the server's own"),
-            "{message}"
-        );
-    }
-
-    #[test]
-    fn certificate_errors_are_named() {
-        let root = self_signed("ca", true);
-        let named = |end_entity: &CertificateDer<'_>| {
-            fatal_message(&verify(&root, end_entity), "localhost").unwrap()
-        };
-        let message = named(&self_signed("stranger", false));
-        assert!(
-            message.contains("it is signed by an unknown issuer"),
-            "{message}"
-        );
-        // Claims the root as its issuer, but the root did not sign it: a
-        // rarer error, named as rustls names it.
-        let message = named(&self_signed("ca", false));
-        assert!(
-            message.contains("was rejected: invalid peer certificate: BadSignature;"),
-            "{message}"
-        );
-        assert_eq!(fatal_message(&rustls::Error::DecryptError, "h"), None);
     }
 }

@@ -19,6 +19,7 @@ fn run_driver(
         server_name: "localhost".into(),
         insecure: false,
         cacert: Some(ca.to_path_buf()),
+        client_cert: None,
     })
     .unwrap();
     let template = RequestTemplate::new(&RequestSpec {

@@ -161,22 +161,29 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
         UsageError(format!("{flag}: {e}"))
     })?;
 
-    if !target.https && (args.insecure || args.cacert.is_some()) {
-        let flag = if args.insecure {
-            "--insecure"
-        } else {
-            "--cacert"
-        };
-        return usage(format!(
-            "{flag} applies to https:// URLs only; the URL is {:?}",
-            target.url
-        ));
+    if !target.https {
+        let tls_flags = [
+            ("--insecure", args.insecure),
+            ("--cacert", args.cacert.is_some()),
+            ("--cert", args.cert.is_some()),
+        ];
+        if let Some((flag, _)) = tls_flags.iter().find(|(_, given)| *given) {
+            return usage(format!(
+                "{flag} applies to https:// URLs only; the URL is {:?}",
+                target.url
+            ));
+        }
     }
     let tls = if target.https {
         let options = volley_driver::TlsOptions {
             server_name: target.host.clone(),
             insecure: args.insecure,
             cacert: args.cacert.as_ref().map(PathBuf::from),
+            client_cert: args
+                .cert
+                .as_ref()
+                .zip(args.key.as_ref())
+                .map(|(c, k)| (PathBuf::from(c), PathBuf::from(k))),
         };
         Some(volley_driver::Tls::new(&options).map_err(|e| UsageError(e.to_string()))?)
     } else {
