@@ -133,6 +133,23 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub(crate) cacert: Option<String>,
 
+    /// Connect to ADDR:PORT instead of the URL's HOST:PORT, keeping the Host
+    /// header and TLS name of the URL (as curl's --connect-to); repeatable,
+    /// the first that matches wins; an empty HOST or PORT matches any.
+    #[arg(long = "connect-to", value_name = "HOST:PORT:ADDR:PORT")]
+    pub(crate) connect_to: Vec<String>,
+
+    /// Connect over this Unix domain socket instead of TCP; the URL still
+    /// gives the Host header, the path and, for https, the TLS name.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["connect_to", "local_addr"])]
+    pub(crate) unix_socket: Option<String>,
+
+    /// Source address for outgoing connections, repeatable: users are
+    /// spread evenly over them, so that one run can hold more connections
+    /// to one destination than one address's local ports allow.
+    #[arg(long = "local-addr", value_name = "IP")]
+    pub(crate) local_addr: Vec<String>,
+
     /// TLS client certificate chain, PEM, for servers that require mutual
     /// TLS (https; with --key).
     #[arg(long, value_name = "PATH", requires = "key")]

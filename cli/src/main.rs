@@ -92,8 +92,8 @@ fn load_test(args: &RunArgs) -> anyhow::Result<Exit> {
     let plan = plan::build(args)?;
     volley_driver::ensure_fd_limit(plan.config.users)
         .map_err(|e| UsageError(format!("--users {}: {e}", plan.config.users)))?;
-    let addr = plan::resolve(&plan.target).map_err(anyhow::Error::msg)?;
-    let done = run::execute(&plan, addr)?;
+    let endpoint = plan::resolve(&plan.target, &plan.reach)?;
+    let done = run::execute(&plan, endpoint)?;
     output::conclude(
         &done.info,
         &done.stats,
@@ -120,7 +120,7 @@ fn demo(mut args: RunArgs) -> anyhow::Result<Exit> {
         100 * failing.1 / (ok.1 + failing.1),
         failing.0
     );
-    let done = run::execute(&plan, server.addr())?;
+    let done = run::execute(&plan, volley_driver::Endpoint::tcp(server.addr()))?;
     drop(server);
     output::conclude(
         &done.info,

@@ -3,7 +3,6 @@
 //! description and statistics.
 
 use std::io::{self, IsTerminal};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -24,8 +23,8 @@ pub(crate) struct Finished {
     pub(crate) wall_start_unix_s: f64,
 }
 
-/// Runs `plan` against `addr` to its end.
-pub(crate) fn execute(plan: &Plan, addr: SocketAddr) -> anyhow::Result<Finished> {
+/// Runs `plan` to its end, its connections going to `endpoint`.
+pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow::Result<Finished> {
     let engines = plan.config.split(plan.threads);
     let control = Arc::new(Control::new(engines.len()));
     {
@@ -56,7 +55,7 @@ pub(crate) fn execute(plan: &Plan, addr: SocketAddr) -> anyhow::Result<Finished>
         None => None,
     };
     let run_plan = RunPlan {
-        addr,
+        endpoint,
         template: plan.template.clone(),
         tls: plan.tls.clone(),
         log: log.as_ref().map(|l| l.tx.clone()),

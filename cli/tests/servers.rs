@@ -186,3 +186,73 @@ fn nginx_with_mutual_tls() {
     assert_eq!(nginx.served(200), 200, "nginx's log");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--unix-socket` (SPEC §9) against nginx listening on Unix sockets, for
+/// http and https; the URL gives the Host header and the TLS name.
+#[test]
+#[ignore = "needs nginx (apt-get install nginx); CI installs it and runs it"]
+fn nginx_over_a_unix_socket() {
+    use volley_tests::tls::{self_signed, write_ca};
+    let cert = self_signed(&["localhost"], false);
+    let nginx = Nginx::start_with(
+        "server { listen 127.0.0.1:{port}; listen unix:{dir}/http.sock; location / { return 200 \"$host\\n\"; } }\n\
+         server { listen unix:{dir}/https.sock ssl; ssl_certificate {dir}/cert.pem; ssl_certificate_key {dir}/key.pem; \
+         location / { return 200 \"tls\\n\"; } }",
+        &[
+            ("cert.pem", cert.cert_pem.as_bytes()),
+            ("key.pem", cert.key_pem.as_bytes()),
+        ],
+    );
+    let ca = write_ca(&cert, "unix");
+    let socket = |name: &str| nginx.dir.join(name).to_str().unwrap().to_string();
+    let (http, https) = (socket("http.sock"), socket("https.sock"));
+    for (url, sock, extra) in [
+        ("http://localhost/", &http, vec![]),
+        (
+            "https://localhost/",
+            &https,
+            vec!["--cacert", ca.to_str().unwrap()],
+        ),
+    ] {
+        let mut args = vec![
+            url,
+            "--unix-socket",
+            sock.as_str(),
+            "--rps",
+            "200",
+            "-c",
+            "4",
+            "-n",
+            "100",
+            "-q",
+            "-o",
+            "json",
+        ];
+        args.extend(extra);
+        let out = volley(&args);
+        assert_eq!(out.status.code(), Some(0), "{url}: {}", text(&out.stderr));
+        let v = json(&out);
+        assert_eq!(v["status"]["200"], 100, "{url}: {v}");
+        assert_eq!(
+            v["connections"]["by_address"],
+            serde_json::json!({ format!("unix:{sock}"): 4 }),
+            "{url}: {v}"
+        );
+    }
+    assert_eq!(nginx.served(200), 200, "nginx's log");
+    let out = volley(&[
+        "http://localhost/",
+        "--unix-socket",
+        "/no/such.sock",
+        "--rps",
+        "1",
+        "-c",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--unix-socket \"/no/such.sock\""),
+        "{}",
+        text(&out.stderr)
+    );
+}

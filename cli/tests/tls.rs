@@ -428,3 +428,52 @@ fn client_certificate_files_are_checked_before_the_run() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--connect-to HOST:PORT:ADDR:PORT` sends the connections elsewhere and
+/// keeps the URL's name for SNI and the certificate (and the Host header);
+/// the report names where they went.
+#[test]
+fn connect_to_keeps_the_urls_name() {
+    let pki = pki(&["example.test"], false);
+    let ca = write_ca(&pki, "connect-to");
+    let server = TlsServer::start(&pki, BOTH, Behaviour::Answer);
+    let rule = format!("example.test:443:127.0.0.1:{}", server.addr.port());
+    let base = [
+        "https://example.test/",
+        "--rps",
+        "50",
+        "-c",
+        "2",
+        "-n",
+        "10",
+        "-q",
+        "--cacert",
+        ca.to_str().unwrap(),
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--connect-to", &rule, "-o", "json"]);
+    let out = volley(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["requests"]["completed"], 10, "{v}");
+    let to = format!("127.0.0.1:{}", server.addr.port());
+    assert_eq!(
+        v["connections"]["by_address"],
+        serde_json::json!({ &to: 2 }),
+        "{v}"
+    );
+    let mut args = base.to_vec();
+    args.extend(["--connect-to", &rule]);
+    let report = text(&volley(&args).stdout);
+    assert!(report.contains(&format!("connected to {to}")), "{report}");
+    // A rule for another host does not apply: example.test does not resolve.
+    let mut args = base.to_vec();
+    args.extend(["--connect-to", "other.test:443:127.0.0.1:1"]);
+    let out = volley(&args);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("cannot resolve host \"example.test\""),
+        "{}",
+        text(&out.stderr)
+    );
+}

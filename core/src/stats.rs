@@ -93,6 +93,10 @@ pub struct Stats {
     pub connections: u64,
     /// Connect attempts that failed, including those before `t0`.
     pub connect_failures: u64,
+    /// Connections established per destination, as the driver names them
+    /// (`127.0.0.1:8080`, `unix:/run/app.sock`): the engine opens none
+    /// itself, so the driver fills this in at the end.
+    pub destinations: Vec<(String, u64)>,
     /// Time from `t0` to the last completion or failure.
     pub elapsed: Duration,
     /// The sending window: from `t0` until no new request could start (the
@@ -146,6 +150,7 @@ impl Stats {
             bytes_out: 0,
             connections: 0,
             connect_failures: 0,
+            destinations: Vec::new(),
             elapsed: Duration::ZERO,
             duration: Duration::ZERO,
             timeline: Vec::new(),
@@ -364,6 +369,16 @@ impl Stats {
         self.bytes_out += other.bytes_out;
         self.connections += other.connections;
         self.connect_failures += other.connect_failures;
+        for (name, n) in &other.destinations {
+            match self
+                .destinations
+                .iter_mut()
+                .find(|(known, _)| known == name)
+            {
+                Some((_, total)) => *total += n,
+                None => self.destinations.push((name.clone(), *n)),
+            }
+        }
         self.tls_full += other.tls_full;
         self.tls_resumed += other.tls_resumed;
         self.elapsed = self.elapsed.max(other.elapsed);

@@ -2,7 +2,6 @@
 //! the send timer, which counts its delay from a fresh reading).
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
@@ -12,11 +11,13 @@ use mio::{Events, Poll, Token, Waker};
 use volley_core::{ConnId, Engine, Output, RequestRecord, Stats, Wake};
 
 use crate::control::{Control, StartGate};
+use crate::endpoint::{Attempt, Endpoint, Route};
 use crate::error::{Failure, SetupError};
 use crate::read::{ReadEvent, ReadOutcome};
 use crate::sleep::{self, Sleep};
 use crate::socket::{ConnectCheck, Socket};
 use crate::stamp::Clocks;
+use crate::stream::Stream;
 use crate::timer::SendTimer;
 use crate::tls::Tls;
 
@@ -89,7 +90,7 @@ pub(crate) struct EventLoop {
     timer: SendTimer,
     engine: Engine,
     sockets: Vec<Socket>,
-    addr: SocketAddr,
+    route: Route,
     tls: Option<Tls>,
     buf: Box<[u8]>,
     control: Arc<Control>,
@@ -101,7 +102,7 @@ impl EventLoop {
     pub(crate) fn new(
         engine: Engine,
         users: usize,
-        addr: SocketAddr,
+        endpoint: Endpoint,
         tls: Option<Tls>,
         control: Arc<Control>,
         index: usize,
@@ -121,7 +122,7 @@ impl EventLoop {
             timer,
             engine,
             sockets: (0..users).map(|_| Socket::default()).collect(),
-            addr,
+            route: Route::new(endpoint),
             tls,
             buf: vec![0; READ_BUF].into_boxed_slice(),
             control,
@@ -205,7 +206,9 @@ impl EventLoop {
             gate.arrive();
         }
         self.publish();
-        Ok(self.engine.into_stats())
+        let mut stats = self.engine.into_stats();
+        stats.destinations = self.route.opened();
+        Ok(stats)
     }
 
     /// Hands one readiness event to the timer or to its socket.
@@ -252,15 +255,8 @@ impl EventLoop {
             };
             match out {
                 Output::Connect(ConnId(id)) => {
-                    if let Err(e) = self.sockets[id].connect(
-                        self.poll.registry(),
-                        Token(id),
-                        self.addr,
-                        self.tls.as_ref(),
-                    ) {
-                        self.sockets[id].close();
-                        self.report(id, now, &Failure::Connect(e));
-                    }
+                    let opened = self.route.open(id);
+                    self.start_connect(id, now, opened);
                 }
                 Output::Send(ConnId(id)) => {
                     match self.sockets[id].send(self.engine.request_bytes()) {
@@ -268,8 +264,49 @@ impl EventLoop {
                         Err(e) => self.report(id, now, &Failure::Io(e)),
                     }
                 }
-                Output::Close(ConnId(id)) => self.sockets[id].close(),
+                Output::Close(ConnId(id)) => {
+                    // A connect the engine gives up on has timed out: later
+                    // connects go to the next destination, if there is one.
+                    if self.sockets[id].is_connecting() {
+                        self.route.failed(self.sockets[id].attempt());
+                    }
+                    self.sockets[id].close();
+                }
             }
+        }
+    }
+
+    /// Puts the connect `opened` (started for the slot `id`) in its slot.
+    /// When the destination refuses at once, the same attempt goes on to
+    /// the next destination it has not tried; when none is left, the
+    /// engine hears of the failure.
+    fn start_connect(
+        &mut self,
+        id: usize,
+        now: Instant,
+        mut opened: io::Result<(Stream, Attempt)>,
+    ) {
+        loop {
+            let result = opened.and_then(|started| {
+                self.sockets[id].connect(
+                    self.poll.registry(),
+                    Token(id),
+                    started,
+                    self.tls.as_ref(),
+                )
+            });
+            let Err(e) = result else { return };
+            self.sockets[id].close();
+            if e.kind() == io::ErrorKind::ConnectionRefused {
+                let attempt = self.sockets[id].attempt();
+                self.route.failed(attempt);
+                if let Some(next) = self.route.retry(id, attempt) {
+                    opened = next;
+                    continue;
+                }
+            }
+            self.report(id, now, &Failure::Connect(e));
+            return;
         }
     }
 
@@ -290,11 +327,26 @@ impl EventLoop {
             return;
         }
         if socket.is_connecting() {
+            let attempt = socket.attempt();
             match socket.check_connect(now) {
                 ConnectCheck::Pending => return,
-                ConnectCheck::Connected => self.engine.handle_connected(ConnId(id), now),
+                ConnectCheck::Connected => {
+                    self.route.connected(attempt);
+                    self.engine.handle_connected(ConnId(id), now);
+                }
                 // The engine hears of it when the handshake is done.
-                ConnectCheck::Handshaking => {}
+                ConnectCheck::Handshaking => self.route.connected(attempt),
+                ConnectCheck::Failed(Failure::Connect(e))
+                    if e.kind() == io::ErrorKind::ConnectionRefused =>
+                {
+                    socket.close();
+                    self.route.failed(attempt);
+                    match self.route.retry(id, attempt) {
+                        Some(next) => self.start_connect(id, now, next),
+                        None => self.report(id, now, &Failure::Connect(e)),
+                    }
+                    return;
+                }
                 ConnectCheck::Failed(failure) => {
                     socket.close();
                     self.report(id, now, &failure);

@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 mod control;
+mod endpoint;
 mod error;
 mod event_loop;
 mod limits;
@@ -24,16 +25,17 @@ mod read;
 mod sleep;
 mod socket;
 mod stamp;
+mod stream;
 mod timer;
 mod tls;
 mod trust;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 use std::time::Instant;
 
 pub use control::{Control, LiveSnapshot};
+pub use endpoint::Endpoint;
 pub use error::SetupError;
 pub use limits::ensure_fd_limit;
 pub use tls::{Tls, TlsOptions, TlsSetupError};
@@ -45,8 +47,8 @@ use crate::event_loop::EventLoop;
 /// What to run: where, what, and one engine config per loop thread.
 #[derive(Clone, Debug)]
 pub struct RunPlan {
-    /// The target's resolved address.
-    pub addr: SocketAddr,
+    /// Where the connections go.
+    pub endpoint: Endpoint,
     /// The request every user sends.
     pub template: RequestTemplate,
     /// TLS for an https target.
@@ -71,7 +73,7 @@ pub fn run(plan: RunPlan, control: Arc<Control>) -> Result<Stats, SetupError> {
             Arc::clone(&control),
             Arc::clone(&gate),
         );
-        let addr = plan.addr;
+        let endpoint = plan.endpoint.clone();
         let tls = plan.tls.clone();
         let log = plan.log.clone().map(event_loop::LogSink::new);
         let handle = std::thread::Builder::new()
@@ -79,7 +81,7 @@ pub fn run(plan: RunPlan, control: Arc<Control>) -> Result<Stats, SetupError> {
             .spawn(move || -> Result<Stats, SetupError> {
                 let users = config.users;
                 let engine = Engine::new(config, template, Instant::now());
-                let event_loop = EventLoop::new(engine, users, addr, tls, control, index, log);
+                let event_loop = EventLoop::new(engine, users, endpoint, tls, control, index, log);
                 match event_loop {
                     Ok(l) => l.run(&gate).map_err(SetupError::Loop),
                     Err(e) => {

@@ -4,16 +4,16 @@
 //! of the stream (`tls.rs`).
 
 use std::io::{self, Read, Write};
-use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
-use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
+use crate::endpoint::Attempt;
 use crate::error::Failure;
 use crate::read::{ReadEvent, ReadOutcome};
 use crate::stamp::{StampedReader, enable_rx_timestamps};
+use crate::stream::Stream;
 use crate::tls::{Tls, TlsSession};
 
 /// What confirming a connect found.
@@ -32,7 +32,9 @@ pub(crate) enum ConnectCheck {
 /// A slot for one user's connection; empty while the user is disconnected.
 #[derive(Default)]
 pub(crate) struct Socket {
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
+    /// Where the connect went; meaningful while `connecting`.
+    attempt: Attempt,
     connecting: bool,
     /// The TLS session of an https target (boxed: it is large, and the
     /// slots of a plain-http run should not pay for it).
@@ -45,13 +47,14 @@ pub(crate) struct Socket {
 }
 
 impl Socket {
-    /// Starts a non-blocking connect and registers the stream once for
-    /// both directions (edge-triggered; never re-registered).
+    /// Takes a stream whose non-blocking connect has started and
+    /// registers it once for both directions (edge-triggered; never
+    /// re-registered).
     pub(crate) fn connect(
         &mut self,
         registry: &Registry,
         token: Token,
-        addr: SocketAddr,
+        (mut stream, attempt): (Stream, Attempt),
         tls: Option<&Tls>,
     ) -> io::Result<()> {
         self.close();
@@ -59,16 +62,19 @@ impl Socket {
             let session = TlsSession::new(tls).map_err(io::Error::other)?;
             self.tls = Some(Box::new(session));
         }
-        let mut stream = TcpStream::connect(addr)?;
         registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
-        // Best effort: a failure only costs latency.
-        let _ = stream.set_nodelay(true);
         // Best effort: without receive timestamps a response counts as
         // arrived when it is read.
         let _ = enable_rx_timestamps(stream.as_raw_fd());
         self.stream = Some(stream);
+        self.attempt = attempt;
         self.connecting = true;
         Ok(())
+    }
+
+    /// Where the connect in progress (or the last one) went.
+    pub(crate) fn attempt(&self) -> Attempt {
+        self.attempt
     }
 
     /// Drops the stream; closing the descriptor also removes it from epoll.
@@ -98,8 +104,8 @@ impl Socket {
             Ok(Some(e)) | Err(e) => return ConnectCheck::Failed(Failure::Connect(e)),
             Ok(None) => {}
         }
-        match stream.peer_addr() {
-            Ok(_) => {
+        match stream.peer_connected() {
+            Ok(()) => {
                 self.connecting = false;
                 let Some(tls) = &mut self.tls else {
                     return ConnectCheck::Connected;

@@ -13,14 +13,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use mio::net::TcpStream;
-
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, HandshakeKind};
 
 use crate::error::Failure;
 use crate::read::{ReadEvent, ReadOutcome};
 use crate::stamp::StampedReader;
+use crate::stream::Stream;
 use crate::trust::{self, ClientAuth};
 
 /// How to set up TLS for an https target.
@@ -174,7 +173,7 @@ impl TlsSession {
     /// error before the handshake is complete is the handshake's failure.
     pub(crate) fn read(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut Stream,
         buf: &mut [u8],
         on: &mut dyn FnMut(ReadEvent<'_>),
     ) -> ReadOutcome {

@@ -18,7 +18,12 @@ pub struct RawServer {
 
 impl RawServer {
     pub fn start(handler: impl Fn(TcpStream) + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), handler)
+    }
+
+    /// [`RawServer::start`] on `addr` (port 0: a free one).
+    pub fn start_on(addr: SocketAddr, handler: impl Fn(TcpStream) + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind(addr).expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("addr");
         let stop = Arc::new(AtomicBool::new(false));

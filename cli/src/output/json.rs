@@ -24,7 +24,7 @@ pub(crate) fn document(s: &Summary<'_>, histograms: bool) -> Document {
         errors: stats.errors,
         error_examples: stats.examples.clone(),
         bytes: s.bytes,
-        connections: s.connections,
+        connections: s.connections.clone(),
         timeline: s
             .timeline()
             .iter()

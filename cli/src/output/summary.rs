@@ -128,6 +128,28 @@ impl<'a> Summary<'a> {
         self.connections.failed_attempts
     }
 
+    /// The destinations connected to, when they are not simply the URL's
+    /// own address: a host name resolved, a `--connect-to` or
+    /// `--unix-socket`, or several addresses.
+    pub(crate) fn destinations_to_show(&self) -> Option<String> {
+        let by = &self.connections.by_address;
+        let url_authority = url::Url::parse(&self.run.url).ok().and_then(|u| {
+            let host = u.host_str()?.to_string();
+            Some(format!("{host}:{}", u.port_or_known_default()?))
+        });
+        let only_the_urls = by.len() == 1 && by.keys().next() == url_authority.as_ref();
+        (!by.is_empty() && !only_the_urls).then(|| {
+            let list: Vec<String> = if by.len() == 1 {
+                by.keys().cloned().collect()
+            } else {
+                by.iter()
+                    .map(|(a, n)| format!("{a} ({})", crate::format::thousands(*n)))
+                    .collect()
+            };
+            list.join(", ")
+        })
+    }
+
     /// Some rule failed.
     pub(crate) fn threshold_failed(&self) -> bool {
         self.verdicts.iter().any(|v| !v.passed)

@@ -51,6 +51,9 @@ fn header(s: &Summary<'_>, out: &mut dyn Write) -> io::Result<()> {
             ", a new connection per request"
         }
     )?;
+    if let Some(to) = s.destinations_to_show() {
+        writeln!(out, "  connected to {to}")?;
+    }
     if info.insecure {
         writeln!(out, "  TLS certificate NOT verified (--insecure)")?;
     }

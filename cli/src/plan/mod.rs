@@ -39,6 +39,16 @@ pub(crate) struct Plan {
     pub(crate) log: Option<String>,
     /// What happens with the result.
     pub(crate) report: Report,
+    /// Where connections go, when not to the URL's host.
+    pub(crate) reach: Reach,
+}
+
+/// `--connect-to`, `--unix-socket` and `--local-addr` (SPEC §9).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Reach {
+    pub(crate) connect_to: Vec<parse::ConnectTo>,
+    pub(crate) unix_socket: Option<PathBuf>,
+    pub(crate) local: Vec<std::net::IpAddr>,
 }
 
 /// What to do with a result, a run's or a merge's.
@@ -197,6 +207,19 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
     config.timeout = timeout;
     config.connect_timeout = connect_timeout;
     config.keep_alive = !args.no_keepalive;
+    let reach = Reach {
+        connect_to: args
+            .connect_to
+            .iter()
+            .map(|r| parse::connect_to(r))
+            .collect::<Result<_, _>>()?,
+        unix_socket: args.unix_socket.as_deref().map(unix_socket).transpose()?,
+        local: args
+            .local_addr
+            .iter()
+            .map(|a| parse::local_addr(a))
+            .collect::<Result<_, _>>()?,
+    };
     let report = Report::build(
         args.output,
         &args.thresholds,
@@ -218,7 +241,18 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
         insecure: args.insecure,
         shard,
         report,
+        reach,
     })
+}
+
+/// `--unix-socket PATH`: it must be a socket already.
+fn unix_socket(path: &str) -> Result<PathBuf, UsageError> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::metadata(path) {
+        Ok(m) if m.file_type().is_socket() => Ok(PathBuf::from(path)),
+        Ok(_) => usage(format!("--unix-socket {path:?}: is not a socket")),
+        Err(e) => usage(format!("--unix-socket {path:?}: {e}")),
+    }
 }
 
 /// Validates the options of `volley merge`.
@@ -231,18 +265,53 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<Report, UsageError> {
     )
 }
 
-/// Resolves the target host (the run cannot happen if this fails: exit 1).
-pub(crate) fn resolve(target: &Target) -> Result<SocketAddr, String> {
-    let addrs = (target.host.as_str(), target.port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve host {:?}: {e}", target.host))?;
-    let addrs: Vec<_> = addrs.collect();
-    addrs
+/// Where the connections go: the Unix socket, or the addresses the URL's
+/// host (or the `--connect-to` rule that matches it) resolves to, IPv4
+/// first, of the family of the `--local-addr` sources if any. A host that
+/// does not resolve means the run cannot happen (exit 1); sources of no
+/// resolved address's family are a bad command line (exit 2).
+pub(crate) fn resolve(target: &Target, reach: &Reach) -> anyhow::Result<volley_driver::Endpoint> {
+    if let Some(path) = &reach.unix_socket {
+        return Ok(volley_driver::Endpoint::Unix(path.clone()));
+    }
+    let rule = reach
+        .connect_to
         .iter()
-        .find(|a| a.is_ipv4())
-        .or(addrs.first())
-        .copied()
-        .ok_or_else(|| format!("host {:?} resolved to no address", target.host))
+        .find(|r| r.applies(&target.host, target.port));
+    let (host, port) = rule.map_or((target.host.as_str(), target.port), |r| {
+        (r.to_host.as_str(), r.to_port)
+    });
+    let mut addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| anyhow::anyhow!("cannot resolve host {host:?}: {e}"))?
+        .collect();
+    // IPv4 first, each family in the resolver's order; no address twice.
+    addrs.sort_by_key(|a| a.is_ipv6());
+    addrs.dedup();
+    if let Some(first) = reach.local.first() {
+        let family = |ip: &std::net::IpAddr| ip.is_ipv4();
+        if reach.local.iter().any(|ip| family(ip) != family(first)) {
+            return Err(UsageError(
+                "--local-addr: give source addresses of one family, IPv4 or IPv6".into(),
+            )
+            .into());
+        }
+        addrs.retain(|a| a.is_ipv4() == first.is_ipv4());
+        if addrs.is_empty() {
+            return Err(UsageError(format!(
+                "--local-addr {first}: {host:?} resolved to no {} address to connect to from it",
+                if first.is_ipv4() { "IPv4" } else { "IPv6" }
+            ))
+            .into());
+        }
+    }
+    if addrs.is_empty() {
+        anyhow::bail!("host {host:?} resolved to no address");
+    }
+    Ok(volley_driver::Endpoint::Tcp {
+        addrs,
+        local: reach.local.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -375,8 +444,45 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_resolves() {
+    fn where_connections_go() {
+        let tcp = |addrs: &[&str]| volley_driver::Endpoint::Tcp {
+            addrs: addrs.iter().map(|a| a.parse().unwrap()).collect(),
+            local: Vec::new(),
+        };
         let t = parse::url("http://[::1]:9000/x").unwrap();
-        assert_eq!(resolve(&t).unwrap(), "[::1]:9000".parse().unwrap());
+        assert_eq!(
+            resolve(&t, &Reach::default()).unwrap(),
+            tcp(&["[::1]:9000"])
+        );
+        let t = parse::url("https://example.test/").unwrap();
+        let reach = Reach {
+            connect_to: vec![
+                parse::connect_to("other.test:443:127.0.0.9:1").unwrap(),
+                parse::connect_to("example.test:443:127.0.0.1:8443").unwrap(),
+                parse::connect_to("::127.0.0.2:2").unwrap(),
+            ],
+            ..Reach::default()
+        };
+        assert_eq!(
+            resolve(&t, &reach).unwrap(),
+            tcp(&["127.0.0.1:8443"]),
+            "the first rule that matches"
+        );
+        let from_v4 = Reach {
+            local: vec!["127.0.0.2".parse().unwrap()],
+            ..Reach::default()
+        };
+        let e = resolve(&parse::url("http://[::1]:9000/").unwrap(), &from_v4).unwrap_err();
+        assert!(
+            e.downcast_ref::<UsageError>()
+                .is_some_and(|u| u.0.contains("no IPv4 address")),
+            "{e}"
+        );
+        let e = resolve(
+            &parse::url("http://no-such-host.invalid/").unwrap(),
+            &Reach::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("cannot resolve host"), "{e}");
     }
 }

@@ -213,6 +213,81 @@ pub(crate) fn duration(s: &str) -> Option<Duration> {
         .filter(|d| *d <= Duration::from_secs(100 * 24 * 3600))
 }
 
+/// One `--connect-to HOST:PORT:ADDR:PORT` rule: connections for HOST:PORT
+/// (either empty: any) go to ADDR:PORT. IPv6 addresses are in brackets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ConnectTo {
+    pub(crate) host: Option<String>,
+    pub(crate) port: Option<u16>,
+    pub(crate) to_host: String,
+    pub(crate) to_port: u16,
+}
+
+impl ConnectTo {
+    /// Where a connection for `host:port` goes under this rule, if it matches.
+    pub(crate) fn applies(&self, host: &str, port: u16) -> bool {
+        self.host
+            .as_deref()
+            .is_none_or(|h| h.eq_ignore_ascii_case(host))
+            && self.port.is_none_or(|p| p == port)
+    }
+}
+
+/// `--connect-to HOST:PORT:ADDR:PORT`.
+pub(crate) fn connect_to(s: &str) -> Result<ConnectTo, UsageError> {
+    let bad = |why: &str| {
+        UsageError(format!(
+            "--connect-to {s:?}: {why}; expected HOST:PORT:ADDR:PORT, e.g. example.test:443:127.0.0.1:8443 \
+             (HOST or PORT may be empty to match any; IPv6 in brackets)"
+        ))
+    };
+    // Split on the colons outside brackets.
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ':' if depth == 0 => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&s[start..]);
+    let [host, port, to_host, to_port] = parts[..] else {
+        return Err(bad(&format!("{} fields", parts.len())));
+    };
+    let unbracket = |h: &str| h.trim_start_matches('[').trim_end_matches(']').to_string();
+    let port_of = |p: &str, what: &str| {
+        p.parse::<u16>()
+            .map_err(|_| bad(&format!("{what} {p:?} is not a port number")))
+    };
+    if to_host.is_empty() {
+        return Err(bad("ADDR is empty"));
+    }
+    Ok(ConnectTo {
+        host: (!host.is_empty()).then(|| unbracket(host)),
+        port: if port.is_empty() {
+            None
+        } else {
+            Some(port_of(port, "PORT")?)
+        },
+        to_host: unbracket(to_host),
+        to_port: port_of(to_port, "the second PORT")?,
+    })
+}
+
+/// `--local-addr IP`.
+pub(crate) fn local_addr(s: &str) -> Result<std::net::IpAddr, UsageError> {
+    s.trim().parse().map_err(|_| {
+        UsageError(format!(
+            "--local-addr {s:?}: expected an IP address of this machine, such as 127.0.0.2 or ::1"
+        ))
+    })
+}
+
 /// `-H 'Name: value'`.
 pub(crate) fn header(h: &str) -> Result<(String, String), UsageError> {
     let Some((name, value)) = h.split_once(':') else {
@@ -310,6 +385,51 @@ mod tests {
         assert_eq!(redact("http://h:80/"), "http://h:80/");
         let e = url("ftp://u:secret@h/x").unwrap_err().0;
         assert!(!e.contains("secret") && e.contains("u:***@h"), "{e}");
+    }
+
+    #[test]
+    fn connect_to_rules() {
+        let r = connect_to("example.test:443:127.0.0.1:8443").unwrap();
+        assert_eq!(
+            r,
+            ConnectTo {
+                host: Some("example.test".into()),
+                port: Some(443),
+                to_host: "127.0.0.1".into(),
+                to_port: 8443
+            }
+        );
+        assert!(
+            r.applies("EXAMPLE.test", 443)
+                && !r.applies("example.test", 80)
+                && !r.applies("other", 443)
+        );
+        let any = connect_to("::[::1]:9000").unwrap();
+        assert_eq!(
+            (any.host, any.port, any.to_host.as_str(), any.to_port),
+            (None, None, "::1", 9000)
+        );
+        let v6 = connect_to("[::1]:80:localhost:8080").unwrap();
+        assert!(v6.applies("::1", 80));
+        for (bad, why) in [
+            ("a:1:b", "3 fields"),
+            ("a:x:b:1", "PORT \"x\""),
+            ("a:1::1", "ADDR is empty"),
+            ("a:1:b:99999", "second PORT"),
+        ] {
+            let e = connect_to(bad).unwrap_err().0;
+            assert!(
+                e.starts_with(&format!("--connect-to {bad:?}: ")) && e.contains(why),
+                "{e}"
+            );
+        }
+        assert!(local_addr("127.0.0.2").is_ok());
+        assert!(
+            local_addr("localhost")
+                .unwrap_err()
+                .0
+                .contains("--local-addr \"localhost\"")
+        );
     }
 
     #[test]

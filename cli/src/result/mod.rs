@@ -250,7 +250,7 @@ pub(crate) struct Bytes {
 }
 
 /// The `connections` section.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Connections {
     pub(crate) opened: u64,
     pub(crate) failed_attempts: u64,
@@ -258,6 +258,10 @@ pub(crate) struct Connections {
     pub(crate) tls_full: u64,
     #[serde(default)]
     pub(crate) tls_resumed: u64,
+    /// Connections established per destination: the addresses the host
+    /// resolved to that answered, or `unix:PATH` (SPEC §9).
+    #[serde(default)]
+    pub(crate) by_address: std::collections::BTreeMap<String, u64>,
 }
 
 impl Bytes {
@@ -276,6 +280,7 @@ impl Connections {
             failed_attempts: s.connect_failures,
             tls_full: s.tls_full,
             tls_resumed: s.tls_resumed,
+            by_address: s.destinations.iter().cloned().collect(),
         }
     }
 }

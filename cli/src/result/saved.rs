@@ -105,6 +105,7 @@ impl Document {
         stats.connect_failures = self.connections.failed_attempts;
         stats.tls_full = self.connections.tls_full;
         stats.tls_resumed = self.connections.tls_resumed;
+        stats.destinations = self.connections.by_address.into_iter().collect();
         stats.timeline = self.timeline.iter().map(super::Row::second).collect();
         if !stats.timeline.windows(2).all(|w| w[0].second < w[1].second) {
             return Err("timeline rows are not in order of their second".into());

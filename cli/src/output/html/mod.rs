@@ -134,6 +134,9 @@ fn header(o: &mut Html, s: &Summary<'_>) {
         "a new connection per request".into()
     });
     meta.push(format!("timeout {}", dur(info.timeout)));
+    if let Some(to) = s.destinations_to_show() {
+        meta.push(format!("connected to {to}"));
+    }
     if let Some(sh) = info.shard {
         meta.push(format!(
             "shard {} of {} (counted from 0)",
