@@ -114,6 +114,12 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "DUR")]
     pub(crate) ramp_up: Option<String>,
 
+    /// A load shape instead of --rps and --duration: stages DUR:RATE, each
+    /// moving the rate linearly from where the last ended (0 at first) to
+    /// RATE over DUR, e.g. 30s:1000,2m:1000,30s:0
+    #[arg(long, value_name = "DUR:RATE,...", conflicts_with_all = ["rps", "ramp_up", "duration"])]
+    pub(crate) stages: Option<String>,
+
     /// Open a new connection for every request (sends Connection: close).
     #[arg(long)]
     pub(crate) no_keepalive: bool,

@@ -90,6 +90,7 @@ fn fixture() -> (RunInfo, Stats, Vec<crate::plan::threshold::Rule>) {
         tls: true,
         insecure: true,
         shard: Some(SHARD),
+        stages: Vec::new(),
     };
     let rules = crate::plan::threshold::parse_all(&[
         "p99<250ms".into(),

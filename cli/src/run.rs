@@ -13,7 +13,7 @@ use volley_driver::{Control, RunPlan};
 use crate::error::UsageError;
 use crate::live::{log::RequestLog, progress::Progress};
 use crate::plan::Plan;
-use crate::result::{RunInfo, saved};
+use crate::result::{RunInfo, StageInfo, saved};
 
 /// A run that happened.
 pub(crate) struct Finished {
@@ -44,6 +44,14 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
         tls: plan.tls.is_some(),
         insecure: plan.insecure,
         shard: plan.shard,
+        stages: plan
+            .shape()
+            .into_iter()
+            .map(|st| StageInfo {
+                duration: st.duration,
+                rps: st.rps,
+            })
+            .collect(),
     };
     let progress = (!plan.quiet && io::stderr().is_terminal())
         .then(|| Progress::start(Arc::clone(&control), plan.config.duration));

@@ -620,3 +620,91 @@ fn four_shards_make_the_single_schedule() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `--stages` (SPEC §12): the shape's integral is the schedule, exactly,
+/// split exactly across threads and across shards, whose merge keeps the
+/// shape; each second carries its target rate.
+#[test]
+fn stages_schedule_exactly_across_threads_and_shards() {
+    let server = target();
+    let url = format!("http://{}/", server.addr());
+    let dir = scratch("stages");
+    // Up to 1,000 req/s in 1 s (500), hold 1 s (1,000), down to 0 in 1 s (500).
+    let base = [
+        url.as_str(),
+        "--stages",
+        "1s:1000,1s:1000,1s:0",
+        "-c",
+        "8",
+        "-q",
+        "-o",
+        "json",
+    ];
+    let mut two_threads = base.to_vec();
+    two_threads.extend(["--threads", "2"]);
+    let whole = volley(&two_threads);
+    assert_eq!(whole.status.code(), Some(0), "{}", text(&whole.stderr));
+    let whole = json(&whole);
+    assert_eq!(
+        whole["requests"]["scheduled"], 2000,
+        "{}",
+        whole["requests"]
+    );
+    assert_eq!(whole["run"]["duration_s"], 3.0);
+    assert_eq!(
+        whole["run"]["stages"][1],
+        serde_json::json!({"duration_s": 1.0, "rps": 1000.0})
+    );
+    let targets: Vec<f64> = whole["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["target_rps"].as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        [500.0, 1000.0, 500.0],
+        "the average target of each second"
+    );
+
+    let files: Vec<PathBuf> = (0..4)
+        .map(|i| dir.join(format!("stage-shard-{i}.json")))
+        .collect();
+    let outs: Vec<Output> = std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .iter()
+            .enumerate()
+            .map(|(i, file)| {
+                let base = &base;
+                s.spawn(move || {
+                    let shard = format!("{i}/4");
+                    let mut args = base.to_vec();
+                    args.extend(["--shard", &shard, "--save", path(file)]);
+                    volley(&args)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for out in &outs {
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(
+            json(out)["run"]["stages"][1]["rps"],
+            250.0,
+            "a shard's part of the shape"
+        );
+    }
+    let mut args = vec!["merge", "-o", "json"];
+    args.extend(files.iter().map(|f| path(f)));
+    let merged = json(&volley(&args));
+    assert_eq!(
+        merged["requests"]["scheduled"], 2000,
+        "{}",
+        merged["requests"]
+    );
+    assert_eq!(
+        merged["run"]["stages"], whole["run"]["stages"],
+        "the merge adds the shards' shapes"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -7,7 +7,7 @@ use std::fmt;
 use crate::conn::{Conn, ConnState, Feed};
 use crate::error::ErrorKind;
 use crate::event::{ConnId, Output, Stop};
-use crate::pacer::{Pacer, Rate};
+use crate::pacer::{Pacer, Rate, Stage};
 use crate::request::RequestTemplate;
 use crate::stats::Stats;
 use crate::timer::DeadlineList;
@@ -34,6 +34,10 @@ pub struct Config {
     pub max_requests: Option<u64>,
     /// The rate rises linearly from 0 over this time.
     pub ramp_up: Duration,
+    /// A piecewise-linear load shape (SPEC §12) instead of `rate` and
+    /// `ramp_up` when not empty; `rate` is then its highest rate (for the
+    /// report), and `duration` the stages' sum.
+    pub stages: Vec<Stage>,
     /// This engine takes every `stride`-th request of the run...
     pub stride: u64,
     /// ... starting with request `phase` (`phase < stride`).
@@ -89,6 +93,7 @@ impl Config {
             duration: Self::DEFAULT_DURATION,
             max_requests: None,
             ramp_up: Duration::ZERO,
+            stages: Vec::new(),
             stride: 1,
             phase: 0,
             timeout: Self::DEFAULT_TIMEOUT,
@@ -227,6 +232,9 @@ impl Engine {
     /// An engine that starts connecting all its users at `now`.
     pub fn new(config: Config, template: RequestTemplate, now: Instant) -> Self {
         let pacer = match config.rate {
+            Rate::Fixed { .. } if !config.stages.is_empty() => {
+                Some(Pacer::staged(&config.stages, config.stride, config.phase))
+            }
             Rate::Fixed { milli_rps } => Some(Pacer::new(
                 milli_rps,
                 config.ramp_up,
@@ -593,7 +601,7 @@ impl Engine {
         match self.phase {
             Phase::Running { t0, end } => {
                 consider(Some(end), Wake::End);
-                if let (Some(p), false) = (self.pacer, self.idle.is_empty()) {
+                if let (Some(p), false) = (&self.pacer, self.idle.is_empty()) {
                     let at = t0 + p.intended(self.next);
                     if at < end {
                         consider(Some(at), Wake::Send);
@@ -621,7 +629,7 @@ impl Engine {
                 self.begin_drain(now);
                 return;
             }
-            let intended = match self.pacer {
+            let intended = match &self.pacer {
                 Some(p) => {
                     let at = t0 + p.intended(self.next);
                     if at > now || at >= end {
@@ -844,7 +852,7 @@ impl Engine {
         };
         let stop = now.min(end);
         let window = stop.checked_duration_since(t0).unwrap_or_default();
-        let due = match self.pacer {
+        let due = match &self.pacer {
             Some(p) => p.count_before(window),
             None => self.next,
         };

@@ -45,7 +45,7 @@ pub(crate) use std::time::{Duration, Instant};
 pub use engine::{Config, Engine, MAX_DRAIN, Outcome, RequestRecord, Wake};
 pub use error::{ErrorKind, ParseError};
 pub use event::{ConnId, Output, Stop};
-pub use pacer::{Pacer, Rate};
+pub use pacer::{Pacer, Rate, Stage};
 pub use request::{RequestError, RequestSpec, RequestTemplate};
 pub use response::{MAX_HEAD_BYTES, MAX_HEADERS, reason_phrase};
 pub use stats::{Second, Stats};

@@ -7,7 +7,7 @@ use hdrhistogram::Histogram;
 use volley_core::reason_phrase;
 
 use super::summary::Summary;
-use crate::format::{bytes, dur, percent, rate, thousands, us};
+use crate::format::{bytes, dur, percent, rate, thousands, trim, us};
 use crate::plan::threshold::Verdict;
 use crate::result::{Dist, PERCENTILES};
 
@@ -31,6 +31,14 @@ pub(crate) fn render(s: &Summary<'_>, out: &mut dyn Write) -> io::Result<()> {
 fn header(s: &Summary<'_>, out: &mut dyn Write) -> io::Result<()> {
     let info = s.run;
     let rate_text = match info.target_rps {
+        Some(r) if !info.stages.is_empty() => {
+            let shape: Vec<String> = info
+                .stages
+                .iter()
+                .map(|st| format!("{}:{}", dur(st.duration), trim(format!("{:.3}", st.rps))))
+                .collect();
+            format!("stages {} (up to {} req/s)", shape.join(","), rate(r))
+        }
         Some(r) => format!("{} req/s", rate(r)),
         None => "max rate".to_string(),
     };

@@ -80,11 +80,46 @@ impl Report {
 }
 
 impl Plan {
-    /// The arrival rate this process is asked for: `--rps`, divided by N
-    /// for a shard. `None` for `--rps max`.
+    /// The arrival rate this process is asked for: `--rps` (or the highest
+    /// stage's), divided by N for a shard. `None` for `--rps max`.
     pub(crate) fn target_rps(&self) -> Option<f64> {
-        let shards = self.shard.map_or(1, |s| s.count);
-        self.config.rate.rps().map(|r| r / shards as f64)
+        self.config.rate.rps().map(|r| r / self.shards())
+    }
+
+    /// The load shape this process is asked for, as stages (SPEC §12):
+    /// `--stages`, or `--ramp-up R` as its shorthand `R:RPS,(D−R):RPS`; the
+    /// rates divided by N for a shard. Empty for a fixed rate or `max`.
+    pub(crate) fn shape(&self) -> Vec<volley_core::Stage> {
+        let c = &self.config;
+        let mut stages = c.stages.clone();
+        if let (true, false, Some(rps)) = (stages.is_empty(), c.ramp_up.is_zero(), c.rate.rps()) {
+            stages = if c.ramp_up < c.duration {
+                vec![
+                    volley_core::Stage {
+                        duration: c.ramp_up,
+                        rps,
+                    },
+                    volley_core::Stage {
+                        duration: c.duration - c.ramp_up,
+                        rps,
+                    },
+                ]
+            } else {
+                let reached = rps * c.duration.as_secs_f64() / c.ramp_up.as_secs_f64();
+                vec![volley_core::Stage {
+                    duration: c.duration,
+                    rps: reached,
+                }]
+            };
+        }
+        for st in &mut stages {
+            st.rps /= self.shards();
+        }
+        stages
+    }
+
+    fn shards(&self) -> f64 {
+        self.shard.map_or(1.0, |s| s.count as f64)
     }
 }
 
@@ -99,19 +134,33 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
     };
     let target = parse::url(url)?;
 
-    let rate = match &args.rps {
-        None => {
+    let stages = args
+        .stages
+        .as_deref()
+        .map(parse::stages)
+        .transpose()?
+        .unwrap_or_default();
+    let rate = match (&args.rps, stages.iter().map(|st| st.rps).reduce(f64::max)) {
+        (_, Some(peak)) => Rate::per_second(peak).ok_or_else(|| {
+            UsageError(format!(
+                "--stages: the highest rate, {peak} req/s, must be at least 0.001"
+            ))
+        })?,
+        (None, None) => {
             return usage(
-                "--rps is required: a rate in requests per second such as 1000 or 0.5, or max",
+                "--rps is required: a rate in requests per second such as 1000 or 0.5, or max (or --stages)",
             );
         }
-        Some(s) => parse::rate(s)?,
+        (Some(s), None) => parse::rate(s)?,
     };
     let users = match &args.users {
         None => return usage("--users is required: the number of concurrent users, at least 1"),
         Some(s) => parse::count("--users", s, 1)? as usize,
     };
-    let duration = parse::duration_flag("--duration", &args.duration)?;
+    let duration = match stages.is_empty() {
+        true => parse::duration_flag("--duration", &args.duration)?,
+        false => stages.iter().map(|st| st.duration).sum(),
+    };
     let timeout = parse::duration_flag("--timeout", &args.timeout)?;
     let connect_timeout = parse::duration_flag("--connect-timeout", &args.connect_timeout)?;
     let ramp_up = match &args.ramp_up {
@@ -204,6 +253,7 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
     config.duration = duration;
     config.max_requests = max_requests;
     config.ramp_up = ramp_up;
+    config.stages = stages;
     config.timeout = timeout;
     config.connect_timeout = connect_timeout;
     config.keep_alive = !args.no_keepalive;

@@ -213,6 +213,38 @@ pub(crate) fn duration(s: &str) -> Option<Duration> {
         .filter(|d| *d <= Duration::from_secs(100 * 24 * 3600))
 }
 
+/// `--stages DUR:RATE,DUR:RATE,...` (SPEC §12): at least one stage, rates
+/// 0 or more and finite, some rate above 0.
+pub(crate) fn stages(s: &str) -> Result<Vec<volley_core::Stage>, UsageError> {
+    let bad = |why: String| {
+        UsageError(format!(
+            "--stages {s:?}: {why}; expected DUR:RATE,DUR:RATE,... such as 30s:1000,2m:1000,30s:0"
+        ))
+    };
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        let Some((d, r)) = part.trim().rsplit_once(':') else {
+            return Err(bad(format!("the stage {part:?} has no ':'")));
+        };
+        let duration = duration(d).ok_or_else(|| bad(format!("{d:?} is not a duration")))?;
+        let rps: f64 = r
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("{r:?} is not a rate")))?;
+        if !rps.is_finite() || rps < 0.0 {
+            return Err(bad(format!("the rate {r:?} must be 0 or more")));
+        }
+        out.push(volley_core::Stage { duration, rps });
+    }
+    if out.iter().all(|st| st.rps == 0.0) {
+        return Err(bad("every rate is 0, so nothing would be sent".into()));
+    }
+    if out.iter().map(|st| st.duration).sum::<Duration>().is_zero() {
+        return Err(bad("the stages last 0 s".into()));
+    }
+    Ok(out)
+}
+
 /// One `--connect-to HOST:PORT:ADDR:PORT` rule: connections for HOST:PORT
 /// (either empty: any) go to ADDR:PORT. IPv6 addresses are in brackets.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -385,6 +417,30 @@ mod tests {
         assert_eq!(redact("http://h:80/"), "http://h:80/");
         let e = url("ftp://u:secret@h/x").unwrap_err().0;
         assert!(!e.contains("secret") && e.contains("u:***@h"), "{e}");
+    }
+
+    #[test]
+    fn stage_lists() {
+        let st = stages("2s:1000, 500ms:1000,2s:0").unwrap();
+        assert_eq!(st.len(), 3);
+        assert_eq!(
+            (st[1].duration, st[1].rps),
+            (Duration::from_millis(500), 1000.0)
+        );
+        for (bad, why) in [
+            ("2s", "no ':'"),
+            ("x:100", "\"x\" is not a duration"),
+            ("2s:fast", "not a rate"),
+            ("2s:-1", "0 or more"),
+            ("2s:0,1s:0", "every rate is 0"),
+            ("0s:10", "last 0 s"),
+        ] {
+            let e = stages(bad).unwrap_err().0;
+            assert!(
+                e.starts_with(&format!("--stages {bad:?}: ")) && e.contains(why),
+                "{e}"
+            );
+        }
     }
 
     #[test]

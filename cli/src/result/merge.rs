@@ -14,7 +14,7 @@
 
 use volley_core::Stats;
 
-use super::{RunInfo, Saved};
+use super::{RunInfo, Saved, StageInfo};
 
 /// Combines saved results; `parts` must not be empty.
 pub(crate) fn merge(parts: Vec<Saved>) -> Saved {
@@ -49,6 +49,7 @@ pub(crate) fn merge(parts: Vec<Saved>) -> Saved {
                     tls: a.tls || b.tls,
                     insecure: a.insecure || b.insecure,
                     shard: None,
+                    stages: sum_stages(&a.stages, &b.stages),
                     ..a
                 }
             }
@@ -59,6 +60,22 @@ pub(crate) fn merge(parts: Vec<Saved>) -> Saved {
         stats: stats.unwrap_or_default(),
         wall_start_unix_s: if base.is_finite() { base } else { 0.0 },
     }
+}
+
+/// The shapes of two merged runs added rate to rate, when their stages
+/// line up (shards of one test); otherwise no shape is known.
+fn sum_stages(a: &[StageInfo], b: &[StageInfo]) -> Vec<StageInfo> {
+    let aligned = a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.duration == y.duration);
+    if !aligned {
+        return Vec::new();
+    }
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| StageInfo {
+            duration: x.duration,
+            rps: x.rps + y.rps,
+        })
+        .collect()
 }
 
 /// Things worth a line on stderr: results of different targets, and

@@ -55,6 +55,48 @@ pub(crate) struct RunInfo {
     /// `--shard I/N`, when this was one shard of a test.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) shard: Option<Shard>,
+    /// The load shape (SPEC §12): `--stages`, or `--ramp-up` as stages;
+    /// empty for a fixed rate or `max`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) stages: Vec<StageInfo>,
+}
+
+/// One stage of `run.stages`: the rate moves linearly to `rps` over
+/// `duration_s` from where the previous one ended (0 at first).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct StageInfo {
+    #[serde(rename = "duration_s", with = "codec::seconds")]
+    pub(crate) duration: Duration,
+    pub(crate) rps: f64,
+}
+
+impl RunInfo {
+    /// The target rate averaged over `[from, to)` seconds since `t0`: what
+    /// the schedule asked for there. `None` for `--rps max`.
+    pub(crate) fn target_between(&self, from: f64, to: f64) -> Option<f64> {
+        let target = self.target_rps?;
+        let end = self.duration.as_secs_f64();
+        if to <= from {
+            return Some(0.0);
+        }
+        if self.stages.is_empty() {
+            let covered = (to.min(end) - from.max(0.0)).max(0.0);
+            return Some(target * covered / (to - from));
+        }
+        // The integral of the piecewise-linear rate over [from, to).
+        let (mut start, mut rate, mut sum) = (0.0, 0.0, 0.0);
+        for st in &self.stages {
+            let length = st.duration.as_secs_f64();
+            let (a, b) = (from.max(start), to.min(start + length));
+            if b > a && length > 0.0 {
+                let at = |t: f64| rate + (st.rps - rate) * (t - start) / length;
+                sum += (at(a) + at(b)) / 2.0 * (b - a);
+            }
+            start += length;
+            rate = st.rps;
+        }
+        Some(sum / (to - from))
+    }
 }
 
 /// The result document (SPEC §4 and §7).
@@ -297,10 +339,14 @@ pub(crate) struct Row {
     /// `wall_start_unix_s + second`, to the millisecond.
     #[serde(default)]
     pub(crate) unix_s: f64,
+    /// The target rate of this second (SPEC §12); absent for `--rps max`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) target_rps: Option<f64>,
 }
 
 impl Row {
-    pub(crate) fn of(r: &Second, wall_start_unix_s: f64) -> Self {
+    pub(crate) fn of(r: &Second, wall_start_unix_s: f64, run: &RunInfo) -> Self {
+        let from = f64::from(r.second);
         Self {
             second: r.second,
             completed: r.completed,
@@ -309,6 +355,9 @@ impl Row {
             p99_us: r.p99_us,
             max_us: r.max_us,
             unix_s: crate::format::round(wall_start_unix_s + f64::from(r.second), 3),
+            target_rps: run
+                .target_between(from, from + 1.0)
+                .map(|t| crate::format::round(t, 3)),
         }
     }
 

@@ -12,6 +12,7 @@ use super::writer::{Html, html};
 use super::{BLUE, GRAY, GREEN, INK, ORANGE, RED, TEAL};
 use crate::format::{percent, rate, trim, us};
 use crate::output::Summary;
+use crate::result::RunInfo;
 
 /// The charts' section.
 pub(super) fn charts(o: &mut Html, s: &Summary<'_>) {
@@ -52,7 +53,7 @@ pub(super) fn charts(o: &mut Html, s: &Summary<'_>) {
         o,
         "<div class=\"card\"><h2>Requests per second</h2>{}<p class=\"note\">{}: responses completed per \
          second, against the target rate.</p></div>\n",
-        window_end(rate_over_time(&bins, span, s.run.target_rps), span, window),
+        window_end(rate_over_time(&bins, span, s.run), span, window),
         per
     );
     html!(
@@ -334,12 +335,17 @@ fn step_area(
     );
 }
 
-fn rate_over_time(bins: &[Bin], span: u32, target: Option<f64>) -> Html {
+fn rate_over_time(bins: &[Bin], span: u32, run: &RunInfo) -> Html {
+    let target = run.target_rps;
     let peak = bins.iter().map(|b| b.completed).fold(0.0, f64::max);
     let (top, ticks) = linear_ticks(peak.max(target.unwrap_or(0.0)) * 1.05, 5);
     let x = x_scale(0.0, f64::from(span));
     let y = y_scale(0.0, top, false);
-    let target_label = target.map(|t| format!("target {} req/s", rate(t)));
+    let target_label = match (target, run.stages.is_empty()) {
+        (Some(t), true) => Some(format!("target {} req/s", rate(t))),
+        (Some(_), false) => Some("target (stages)".to_string()),
+        (None, _) => None,
+    };
     let mut legend = vec![(BLUE, "completed per second", Mark::Area)];
     if let Some(t) = &target_label {
         legend.push((INK, t.as_str(), Mark::Dashed));
@@ -355,7 +361,19 @@ fn rate_over_time(bins: &[Bin], span: u32, target: Option<f64>) -> Html {
     };
     let mut o = frame("chart-rate-time", "Requests per second", &axes, &legend);
     step_area(&mut o, bins, &x, &y, BLUE, &|b| b.completed);
-    if let Some(t) = target {
+    if !run.stages.is_empty() {
+        // The shape is piecewise linear: a line through its corners.
+        let (mut at, mut points) = (0.0, format!("{:.1},{:.1}", x.at(0.0), y.at(0.0)));
+        for st in &run.stages {
+            at += st.duration.as_secs_f64();
+            points.push_str(&format!(" {:.1},{:.1}", x.at(at), y.at(st.rps)));
+        }
+        html!(
+            o,
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"{INK}\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>",
+            points
+        );
+    } else if let Some(t) = target {
         let (py, x1) = (y.at(t), W - RIGHT);
         html!(
             o,

@@ -114,6 +114,9 @@ footer{color:#64748b;font-size:12px;margin-top:8px}\
 fn header(o: &mut Html, s: &Summary<'_>) {
     let info = s.run;
     let mut meta = vec![match info.target_rps {
+        Some(r) if !info.stages.is_empty() => {
+            format!("{} stages up to {} req/s", info.stages.len(), rate(r))
+        }
         Some(r) => format!("{} req/s target", rate(r)),
         None => "max rate (no pacing)".into(),
     }];
