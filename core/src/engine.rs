@@ -776,6 +776,9 @@ impl Engine {
         };
         self.in_flight -= 1;
         let sent = req.sent.unwrap_or(req.intended);
+        // A response cannot end before its request was written; a driver's
+        // clock mapping that says otherwise is off by a little.
+        let now = now.max(sent);
         let since = |t: Instant| now.checked_duration_since(t).unwrap_or_default();
         let ttfb = req
             .first_byte

@@ -110,14 +110,44 @@ pub(crate) struct Clocks {
     wall: Duration,
 }
 
+/// The widest gap between the two monotonic readings around the wall clock
+/// that [`Clocks::read`] takes as one pairing.
+const MAX_PAIRING_GAP: Duration = Duration::from_micros(5);
+
 impl Clocks {
     /// Both clocks, now.
+    ///
+    /// The wall clock is read between two readings of the monotonic one and
+    /// paired with their midpoint, so that a thread preempted between the
+    /// readings does not shift every stamp of this wakeup by the time it
+    /// was away: with the gap over [`MAX_PAIRING_GAP`], the readings are
+    /// taken again (a few times at most).
     pub(crate) fn read() -> Self {
-        let now = Instant::now();
-        let wall = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
-        Self { now, wall }
+        let pair = || {
+            let before = Instant::now();
+            let wall = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default();
+            let gap = Instant::now() - before;
+            (
+                gap,
+                Self {
+                    now: before + gap / 2,
+                    wall,
+                },
+            )
+        };
+        let mut best = pair();
+        for _ in 0..2 {
+            if best.0 <= MAX_PAIRING_GAP {
+                break;
+            }
+            let next = pair();
+            if next.0 < best.0 {
+                best = next;
+            }
+        }
+        best.1
     }
 
     /// When data stamped `arrived` came in; `now` if there is no stamp or
