@@ -256,6 +256,12 @@ pub(crate) struct ServeArgs {
     /// Response body size in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 64)]
     pub(crate) body_size: usize,
+
+    /// Serve requests one at a time, each taking 1/RATE s, in arrival order
+    /// over all connections: a target whose latency stays low below RATE
+    /// req/s and grows without bound above it.
+    #[arg(long, value_name = "RATE")]
+    pub(crate) capacity: Option<String>,
 }
 
 #[cfg(test)]

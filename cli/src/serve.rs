@@ -29,11 +29,23 @@ fn config(a: &ServeArgs) -> Result<ServeConfig, UsageError> {
     })?;
     let statuses = parse_status_mix(&a.status)
         .map_err(|e| UsageError(format!("--status {:?}: {e}", a.status)))?;
+    let capacity = match &a.capacity {
+        None => None,
+        Some(c) => match c.trim().replace('_', "").parse::<f64>() {
+            Ok(rate) if rate.is_finite() && (0.001..=10_000_000.0).contains(&rate) => Some(rate),
+            _ => {
+                return Err(UsageError(format!(
+                    "--capacity {c:?}: expected a rate in requests per second from 0.001 to 10,000,000, such as 2000"
+                )));
+            }
+        },
+    };
     Ok(ServeConfig {
         listen,
         delay,
         statuses,
         body_size: a.body_size,
+        capacity,
     })
 }
 
@@ -63,6 +75,7 @@ pub(crate) fn demo_target() -> anyhow::Result<volley_server::RunningServer> {
         delay: DEMO_DELAY,
         statuses: DEMO_STATUSES.to_vec(),
         body_size: 64,
+        capacity: None,
     };
     Server::spawn(config).context("cannot start the built-in target")
 }

@@ -280,13 +280,23 @@ impl Conn {
         self.answer(sh, now, reply);
     }
 
-    /// Writes the answer now, or queues it until the delay has passed.
+    /// Writes the answer now, or queues it until the delay has passed (and,
+    /// with a capacity, until the one server has served it: it starts when
+    /// the server is free, so answers stay in arrival order).
     fn answer(&mut self, sh: &mut Shared, now: Instant, reply: Reply) {
-        if sh.delay.is_zero() {
+        if sh.delay.is_zero() && sh.service.is_none() {
             self.out.extend_from_slice(sh.responses.bytes(reply));
             sh.stats.responses += 1;
         } else {
-            let due = now.checked_add(sh.delay).unwrap_or(now);
+            let served = match sh.service {
+                Some(service) => {
+                    let end = sh.free_at.map_or(now, |free| free.max(now)) + service;
+                    sh.free_at = Some(end);
+                    end
+                }
+                None => now,
+            };
+            let due = served.checked_add(sh.delay).unwrap_or(served);
             sh.delayed.push_back(Due {
                 due,
                 slot: self.slot,

@@ -77,6 +77,11 @@ pub struct ServeConfig {
     pub statuses: Vec<(u16, u32)>,
     /// Bytes of body in every response.
     pub body_size: usize,
+    /// Serve requests one at a time, each taking 1/capacity s, in arrival
+    /// order over all connections (a FIFO queue before a fixed service
+    /// time): latency stays low below this rate and grows without bound
+    /// above it. `None`: every request at once.
+    pub capacity: Option<f64>,
 }
 
 impl Default for ServeConfig {
@@ -86,6 +91,7 @@ impl Default for ServeConfig {
             delay: Duration::ZERO,
             statuses: vec![(200, 1)],
             body_size: 64,
+            capacity: None,
         }
     }
 }

@@ -134,6 +134,14 @@ impl Server {
         if config.delay > MAX_DELAY {
             return Err(invalid("delay longer than 24 hours"));
         }
+        if config
+            .capacity
+            .is_some_and(|c| !(c.is_finite() && (0.001..=10_000_000.0).contains(&c)))
+        {
+            return Err(invalid(
+                "capacity outside 0.001 to 10,000,000 requests per second",
+            ));
+        }
         let poll = Poll::new()?;
         let mut listener = TcpListener::bind(config.listen)?;
         raise_backlog(&listener);
@@ -155,6 +163,10 @@ impl Server {
                 responses: Responses::render(&config.statuses, config.body_size),
                 picker: Picker::new(&config.statuses),
                 delay: config.delay,
+                service: config
+                    .capacity
+                    .map(|rate| Duration::from_secs_f64(1.0 / rate)),
+                free_at: None,
                 delayed: VecDeque::new(),
                 lingering: VecDeque::new(),
                 dirty: Vec::new(),
@@ -391,6 +403,47 @@ mod tests {
                 sent.elapsed()
             );
         }
+    }
+
+    #[test]
+    fn a_capacity_serves_one_request_at_a_time_in_arrival_order() {
+        // 50 req/s: 20 ms each. Three connections ask at once: one is served
+        // after 20 ms, the next after 40, the last after 60.
+        let server = serve(ServeConfig {
+            capacity: Some(50.0),
+            ..Default::default()
+        });
+        let mut conns: Vec<_> = (0..3).map(|_| connect(&server)).collect();
+        let start = Instant::now();
+        for (s, _) in &mut conns {
+            s.write_all(GET).unwrap();
+        }
+        let mut done = Vec::new();
+        for (_, r) in &mut conns {
+            assert_eq!(read_response(r, false).status, 200);
+            done.push(start.elapsed());
+        }
+        done.sort();
+        let ms = Duration::from_millis;
+        assert!(done[0] >= ms(19), "{done:?}");
+        assert!(done[1] >= ms(39), "{done:?}");
+        assert!(done[2] >= ms(59), "{done:?}");
+        // Idle, the server is free again: the next request takes 20 ms.
+        std::thread::sleep(ms(100));
+        let (s, r) = &mut conns[0];
+        let sent = Instant::now();
+        s.write_all(GET).unwrap();
+        read_response(r, false);
+        let took = sent.elapsed();
+        assert!(took >= ms(19) && took < ms(60), "{took:?}");
+        assert!(
+            Server::bind(ServeConfig {
+                capacity: Some(0.0),
+                listen: "127.0.0.1:0".parse().unwrap(),
+                ..Default::default()
+            })
+            .is_err()
+        );
     }
 
     #[test]

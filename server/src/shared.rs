@@ -15,6 +15,10 @@ pub(crate) struct Shared {
     pub(crate) responses: Responses,
     pub(crate) picker: Picker,
     pub(crate) delay: Duration,
+    /// With a capacity, how long each request takes, and when the one
+    /// server is next free.
+    pub(crate) service: Option<Duration>,
+    pub(crate) free_at: Option<Instant>,
     /// Delayed answers in arrival order, which is also due order.
     pub(crate) delayed: VecDeque<Due>,
     /// Connections being drained before close, in due order.
