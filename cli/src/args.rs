@@ -12,6 +12,9 @@ use crate::format::dur;
 const DEMO_RPS: &str = "1000";
 const DEMO_USERS: &str = "20";
 const DEMO_DURATION: &str = "5s";
+/// `volley find`'s users unless told otherwise: raised by Little's law when
+/// they are too few.
+const FIND_USERS: &str = "20";
 
 /// volley: an HTTP load generator. It sends requests at a target rate from a
 /// pool of concurrent users and reports latency (measured from when each
@@ -52,6 +55,21 @@ pub(crate) enum Command {
     /// Combine results saved with --save (the shards of one test, or runs
     /// on several machines) into one report, with the same thresholds.
     Merge(MergeArgs),
+    /// Find the highest arrival rate the service sustains within its SLOs:
+    /// steps that rise until one fails, bisection to 5%, a confirming hold.
+    #[command(
+        mut_arg("users", |a| a.default_value(FIND_USERS)),
+        mut_arg("rps", |a| a.hide(true)),
+        mut_arg("duration", |a| a.hide(true)),
+        mut_arg("requests", |a| a.hide(true)),
+        mut_arg("ramp_up", |a| a.hide(true)),
+        mut_arg("stages", |a| a.hide(true)),
+        mut_arg("thresholds", |a| a.hide(true)),
+        mut_arg("save", |a| a.hide(true)),
+        mut_arg("shard", |a| a.hide(true)),
+        mut_arg("log", |a| a.hide(true))
+    )]
+    Find(FindArgs),
 }
 
 /// Options of a load test.
@@ -211,6 +229,35 @@ pub(crate) enum OutputFormat {
     Text,
     /// One JSON object with stable field names.
     Json,
+}
+
+/// Options of `volley find`: the request options of a run, and the search.
+#[derive(Debug, Args)]
+pub(crate) struct FindArgs {
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
+
+    /// A service level the rate must keep, as a threshold (METRIC OP VALUE,
+    /// e.g. p99<50ms, errors<0.1%), repeatable; at least one.
+    #[arg(long = "slo", value_name = "EXPR", required = true)]
+    pub(crate) slos: Vec<String>,
+
+    /// How long each step runs; its first fifth (at most 2 s) is a warm-up
+    /// that is not judged.
+    #[arg(long, value_name = "DUR", default_value = "10s")]
+    pub(crate) step: String,
+
+    /// The first rate tried, req/s.
+    #[arg(long, value_name = "RATE", default_value = "100")]
+    pub(crate) start_rps: String,
+
+    /// Never try more than this many req/s.
+    #[arg(long, value_name = "RATE")]
+    pub(crate) max_rps: Option<String>,
+
+    /// Bound on the whole search; the answer says if it stopped early.
+    #[arg(long, value_name = "DUR", default_value = "10m")]
+    pub(crate) max_time: String,
 }
 
 /// Options of `volley merge`.

@@ -8,6 +8,7 @@
 
 mod args;
 mod error;
+mod find;
 mod format;
 #[cfg(test)]
 mod golden;
@@ -65,6 +66,7 @@ fn main_inner() -> anyhow::Result<Exit> {
         Some(Command::Serve(a)) => serve::serve(&a).map(|()| Exit::Ok),
         Some(Command::Demo(a)) => demo(a),
         Some(Command::Merge(a)) => merge(&a),
+        Some(Command::Find(a)) => find::run(&a),
         None => load_test(&cli.run),
     }
 }

@@ -15,6 +15,43 @@ use crate::live::{log::RequestLog, progress::Progress};
 use crate::plan::Plan;
 use crate::result::{RunInfo, StageInfo, saved};
 
+/// Ctrl-C, for every run of the process (`volley find` makes several): the
+/// handler can be installed only once, so it stops whichever run is
+/// current, and remembers that it came.
+pub(crate) mod interrupt {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex, Once, PoisonError};
+
+    use volley_driver::Control;
+
+    static CURRENT: Mutex<Option<Arc<Control>>> = Mutex::new(None);
+    static CAME: AtomicBool = AtomicBool::new(false);
+
+    /// Makes `control` the run that Ctrl-C stops (a second Ctrl-C stops
+    /// waiting for its in-flight requests).
+    pub(crate) fn watch(control: &Arc<Control>) {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            let _ = ctrlc::set_handler(|| {
+                CAME.store(true, Ordering::Relaxed);
+                if let Some(c) = CURRENT
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_ref()
+                {
+                    c.stop();
+                }
+            });
+        });
+        *CURRENT.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(control));
+    }
+
+    /// Ctrl-C came during this process.
+    pub(crate) fn came() -> bool {
+        CAME.load(Ordering::Relaxed)
+    }
+}
+
 /// A run that happened.
 pub(crate) struct Finished {
     pub(crate) info: RunInfo,
@@ -27,11 +64,7 @@ pub(crate) struct Finished {
 pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow::Result<Finished> {
     let engines = plan.config.split(plan.threads);
     let control = Arc::new(Control::new(engines.len()));
-    {
-        let control = Arc::clone(&control);
-        // A second Ctrl-C stops waiting for in-flight requests.
-        let _ = ctrlc::set_handler(move || control.stop());
-    }
+    interrupt::watch(&control);
     let info = RunInfo {
         method: plan.method.clone(),
         url: plan.target.url.clone(),

@@ -171,6 +171,14 @@ impl Rule {
     pub(crate) fn text(&self) -> &str {
         &self.text
     }
+
+    /// The limit of a latency rule, µs; `None` for `errors` and `rps`.
+    pub(crate) fn latency_limit_us(&self) -> Option<f64> {
+        match self.limit {
+            Limit::Latency { us, .. } => Some(us),
+            _ => None,
+        }
+    }
 }
 
 /// Parses every `--threshold` value; the first bad one is the error.

@@ -12,6 +12,7 @@
 mod axes;
 mod cards;
 mod charts;
+mod find;
 pub(crate) mod writer;
 
 use writer::{Html, html};
@@ -27,21 +28,27 @@ const RED: &str = "#dc2626";
 const GREEN: &str = "#15803d";
 const INK: &str = "#0f172a";
 
-/// The whole page.
-pub(crate) fn page(s: &Summary<'_>) -> String {
-    let mut o = Html::with_capacity(64 * 1024);
-    let info = s.run;
-    let version = env!("CARGO_PKG_VERSION");
+pub(crate) use find::find_page;
+
+/// The start of every page, up to `<main>`.
+fn head(o: &mut Html, title: &str) {
     html!(
         o,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"generator\" content=\"volley {}\">\n<title>volley: {} {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
-        version,
-        info.method,
-        info.url
+         <meta name=\"generator\" content=\"volley {}\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
+        env!("CARGO_PKG_VERSION"),
+        title
     );
+}
+
+/// The whole page.
+pub(crate) fn page(s: &Summary<'_>) -> String {
+    let mut o = Html::with_capacity(64 * 1024);
+    let info = s.run;
+    let version = env!("CARGO_PKG_VERSION");
+    head(&mut o, &format!("volley: {} {}", info.method, info.url));
     header(&mut o, s);
     verdict(&mut o, s);
     figures(&mut o, s);
