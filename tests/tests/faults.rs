@@ -74,13 +74,14 @@ fn run(addr: SocketAddr, config: Config) -> Stats {
         .map(|k| (k.name(), count(&stats, *k)))
         .collect();
     eprintln!(
-        "{took:.2?}: scheduled {}, completed {}, failed {} {errors:?}, unfinished {}, unsent {}, connections {}, examples {:?}",
+        "{took:.2?}: scheduled {}, completed {}, failed {} {errors:?}, unfinished {}, unsent {}, connections {}, retries {}, examples {:?}",
         stats.scheduled,
         stats.completed,
         stats.failed,
         stats.unfinished,
         stats.unsent,
         stats.connections,
+        stats.retries,
         stats.examples.0.iter().flatten().collect::<Vec<_>>()
     );
     assert!(took < bound, "the run took {took:?}, more than {bound:?}");
@@ -465,9 +466,16 @@ fn connections_reset_at_random_points_count_as_reset() {
         [(200, stats.completed)],
         "{ctx}"
     );
-    // Nothing lost: each answer is one completion and each reset one failure.
+    // Nothing lost: each answer is one completion and each reset one
+    // failure, or one retry when it came before any byte on a reused
+    // connection (the keep-alive race: the retry is then another request
+    // the server counts, answered or reset in its turn).
     assert_eq!(stats.unfinished + stats.unsent, 0, "{ctx}");
-    assert_eq!((stats.completed, stats.failed), (answered, resets), "{ctx}");
+    assert_eq!(
+        (stats.completed, stats.failed + stats.retries),
+        (answered, resets),
+        "{ctx}"
+    );
 }
 
 // ---- responses that are not what they should be ---------------------------
