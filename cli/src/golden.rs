@@ -57,6 +57,7 @@ fn fixture() -> (RunInfo, Stats, Vec<crate::plan::threshold::Rule>) {
     s.bytes_out = 164_000;
     s.connections = 20;
     s.connect_failures = 3;
+    s.retries = 3;
     s.duration = Duration::from_secs(2);
     s.elapsed = Duration::from_millis(2_031);
     s.timeline = vec![

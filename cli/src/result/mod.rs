@@ -258,6 +258,10 @@ pub(crate) struct Connections {
     pub(crate) tls_full: u64,
     #[serde(default)]
     pub(crate) tls_resumed: u64,
+    /// Requests sent once more on a new connection: the reused keep-alive
+    /// connection they were written on closed before answering (SPEC §2).
+    #[serde(default)]
+    pub(crate) retried: u64,
 }
 
 impl Bytes {
@@ -276,6 +280,7 @@ impl Connections {
             failed_attempts: s.connect_failures,
             tls_full: s.tls_full,
             tls_resumed: s.tls_resumed,
+            retried: s.retries,
         }
     }
 }
