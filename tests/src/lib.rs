@@ -11,6 +11,9 @@
 //! - [`raw`]: raw TCP servers on loopback that misbehave on purpose, and
 //!   [`tls`]: a rustls server with certificates made at test time; both
 //!   serve the real-socket tests here and the binary's tests in `cli/tests`.
+//! - [`daemon`]: real servers from Debian's packages, run by a test in a
+//!   private directory, one process each, with an access log as the judge
+//!   of volley's counts: [`nginx`].
 //! - [`split_three_ways`]: the ways every byte-level test cuts its input
 //!   (STYLE item 17).
 //!
@@ -19,6 +22,7 @@
 //! and `tls.rs` run the driver over real loopback sockets. Tests of the
 //! binary live in `cli/tests/`, where cargo names it.
 
+pub mod daemon;
 pub mod fake_server;
 pub mod nginx;
 pub mod raw;
