@@ -1,5 +1,5 @@
 //! A real server from a Debian package, run for one test: what the
-//! harnesses of real servers ([`crate::nginx`]) share.
+//! harnesses of real servers ([`crate::nginx`], [`crate::httpd`]) share.
 //!
 //! Its configuration, logs and pages live in a directory of the test's own;
 //! it runs in the foreground as one process that the test started, on a

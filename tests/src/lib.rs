@@ -13,7 +13,8 @@
 //!   serve the real-socket tests here and the binary's tests in `cli/tests`.
 //! - [`daemon`]: real servers from Debian's packages, run by a test in a
 //!   private directory, one process each, with an access log as the judge
-//!   of volley's counts: [`nginx`].
+//!   of volley's counts: [`nginx`], and apache2, lighttpd and h2o
+//!   ([`httpd`]).
 //! - [`split_three_ways`]: the ways every byte-level test cuts its input
 //!   (STYLE item 17).
 //!
@@ -24,6 +25,7 @@
 
 pub mod daemon;
 pub mod fake_server;
+pub mod httpd;
 pub mod nginx;
 pub mod raw;
 pub mod sim;
