@@ -58,6 +58,7 @@ fn fixture() -> (RunInfo, Stats, Vec<crate::plan::threshold::Rule>) {
     s.connections = 20;
     s.connect_failures = 3;
     s.destinations = vec![("127.0.0.1:18123".into(), 12), ("[::1]:18123".into(), 8)];
+    s.retries = 3;
     s.duration = Duration::from_secs(2);
     s.elapsed = Duration::from_millis(2_031);
     s.timeline = vec![

@@ -390,6 +390,7 @@ fn saved_results_merge_exactly() {
         ("bytes", "sent"),
         ("connections", "opened"),
         ("connections", "failed_attempts"),
+        ("connections", "retried"),
     ] {
         assert_eq!(
             u(&merged[section][key]),

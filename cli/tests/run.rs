@@ -500,3 +500,79 @@ fn url_user_info_is_basic_authentication_and_the_password_is_never_shown() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SPEC §2's keep-alive race, made certain: the server answers the first
+/// request on each connection and closes the connection on the second
+/// without answering it. Each request after the first goes once more on a
+/// new connection; the reports count the retries under connections, the
+/// log has one row per request, and a merge adds them.
+#[test]
+fn requests_lost_to_the_keep_alive_race_are_retried_and_reported() {
+    use volley_tests::raw::{RawServer, read_request};
+    let server = RawServer::start(|mut s| {
+        use std::io::Write;
+        if read_request(&mut s)
+            && s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .is_ok()
+        {
+            read_request(&mut s);
+        }
+    });
+    let url = format!("http://{}/", server.addr);
+    let dir = std::env::temp_dir().join(format!("volley-race-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (save, log) = (dir.join("r.json"), dir.join("r.csv"));
+    let args = |format: &'static str| {
+        vec![
+            url.clone(),
+            "--rps".into(),
+            "max".into(),
+            "-c".into(),
+            "1".into(),
+            "-n".into(),
+            "20".into(),
+            "-q".into(),
+            "-o".into(),
+            format.into(),
+            "--save".into(),
+            save.to_str().unwrap().into(),
+            "--log".into(),
+            log.to_str().unwrap().into(),
+        ]
+    };
+    let run = |format| {
+        let args = args(format);
+        let out = volley(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        out
+    };
+    let out = run("text");
+    let report = text(&out.stdout);
+    assert!(
+        report.contains(
+            "  retried             19   requests whose reused connection the server closed before answering"
+        ),
+        "{report}"
+    );
+    let v = support::json(&run("json"));
+    assert_eq!(v["connections"]["retried"].as_u64(), Some(19), "{v}");
+    assert_eq!(v["connections"]["opened"].as_u64(), Some(20), "{v}");
+    for (k, n) in [("sent", 20), ("completed", 20), ("failed", 0)] {
+        assert_eq!(v["requests"][k].as_u64(), Some(n), "{k}: {v}");
+    }
+    let csv = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 20, "{csv}");
+    let out = volley(&[
+        "merge",
+        save.to_str().unwrap(),
+        save.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        support::json(&out)["connections"]["retried"].as_u64(),
+        Some(38)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

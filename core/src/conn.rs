@@ -52,6 +52,12 @@ pub(crate) struct Conn {
     parsed_len: usize,
     status: u16,
     keep_alive: bool,
+    /// A complete response came back on this connection before: the
+    /// server has had it idle, and may have closed it so as a request
+    /// crossed.
+    reused: bool,
+    /// A byte has come back since the request in flight was written.
+    answered: bool,
 }
 
 impl Conn {
@@ -62,6 +68,8 @@ impl Conn {
             parsed_len: 0,
             status: 0,
             keep_alive: false,
+            reused: false,
+            answered: false,
         }
     }
 
@@ -78,6 +86,7 @@ impl Conn {
             self.state
         );
         self.state = ConnState::Connecting;
+        self.reused = false;
     }
 
     /// Connecting → Idle. Returns false (and changes nothing) in any other
@@ -94,11 +103,25 @@ impl Conn {
     pub(crate) fn send(&mut self) {
         debug_assert_eq!(self.state, ConnState::Idle, "send from {:?}", self.state);
         self.state = ConnState::AwaitingHead;
+        self.answered = false;
+    }
+
+    /// The request in flight was written on a connection that had carried
+    /// a complete response, and nothing has come back for it: the state in
+    /// which a close or reset is SPEC §2's keep-alive race. The server
+    /// closed the connection while it was idle, as the request crossed, so
+    /// it never processed the request. On a first use there was no idle
+    /// time to race with; once any byte came back (even an interim 1xx),
+    /// the server has seen the request.
+    pub(crate) fn unanswered_on_reuse(&self) -> bool {
+        self.state == ConnState::AwaitingHead && self.reused && !self.answered
     }
 
     /// Any state → Disconnected (the socket is gone or must go).
     pub(crate) fn close(&mut self) {
         self.state = ConnState::Disconnected;
+        self.reused = false;
+        self.answered = false;
         self.head_buf.clear();
         self.parsed_len = 0;
         if self.head_buf.capacity() > 4096 {
@@ -122,6 +145,9 @@ impl Conn {
     /// may be reused, Disconnected (caller closes the socket) if not. On
     /// error the connection must be closed.
     pub(crate) fn feed(&mut self, data: &[u8], head_request: bool) -> Result<Feed, ParseError> {
+        if self.state == ConnState::AwaitingHead && !data.is_empty() {
+            self.answered = true;
+        }
         let mut rest = data;
         loop {
             match self.state {
@@ -189,6 +215,7 @@ impl Conn {
 
     fn done(&mut self, trailing: usize) -> Feed {
         self.state = if self.keep_alive {
+            self.reused = true;
             ConnState::Idle
         } else {
             ConnState::Disconnected
@@ -455,6 +482,39 @@ mod tests {
         idle.start_connect();
         idle.connected();
         assert_eq!(idle.eof(), Ok(None));
+    }
+
+    #[test]
+    fn only_a_reused_connection_with_no_answer_yet_can_lose_the_race() {
+        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let mut c = sent();
+        assert!(!c.unanswered_on_reuse(), "first use");
+        assert_eq!(c.feed(ok, false), done(200, true));
+        assert!(!c.unanswered_on_reuse(), "idle");
+        c.send();
+        assert!(c.unanswered_on_reuse(), "reused, nothing back yet");
+        // An empty read is no answer; any byte is, interim or not.
+        assert_eq!(c.feed(b"", false), Ok(Feed::More));
+        assert!(c.unanswered_on_reuse());
+        for answer in [&b"H"[..], b"HTTP/1.1 100 Continue\r\n\r\n"] {
+            let mut c = sent();
+            assert_eq!(c.feed(ok, false), done(200, true));
+            c.send();
+            assert_eq!(c.feed(answer, false), Ok(Feed::More));
+            assert!(!c.unanswered_on_reuse(), "{answer:?}");
+        }
+        // A new connection starts afresh.
+        c.close();
+        c.start_connect();
+        c.connected();
+        c.send();
+        assert!(!c.unanswered_on_reuse(), "reconnected");
+        // A response that ends the connection leaves nothing to reuse.
+        let mut c = sent();
+        let closing = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(c.feed(closing, false), done(200, false));
+        assert_eq!(c.state(), ConnState::Disconnected);
+        assert!(!c.unanswered_on_reuse());
     }
 
     #[test]

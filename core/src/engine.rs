@@ -110,9 +110,13 @@ struct InFlight {
     /// This engine's request number (see [`Pacer::global_index`]).
     k: u64,
     intended: Instant,
+    /// When its (latest) write started.
     sent: Option<Instant>,
     first_byte: Option<Instant>,
     bytes_in: u64,
+    /// It lost the keep-alive race once and went again on a new
+    /// connection; it does not go a third time.
+    retried: bool,
 }
 
 /// How a logged request ended.
@@ -416,7 +420,9 @@ impl Engine {
     }
 
     /// The server closed its side of `conn` (a read returned 0). While the
-    /// connection is connecting, that is a failed connect.
+    /// connection is connecting, that is a failed connect. With a request
+    /// in flight it fails the request as closed early, unless the close is
+    /// SPEC §2's keep-alive race (see [`Engine::handle_error`]).
     pub fn handle_eof(&mut self, conn: ConnId, now: Instant) {
         let u = conn.0;
         let Some(user) = self.users.get_mut(u) else {
@@ -435,6 +441,7 @@ impl Engine {
             ConnState::Disconnected | ConnState::Backoff => return,
             _ => {}
         }
+        let unanswered = user.conn.unanswered_on_reuse();
         match user.conn.eof() {
             Ok(Some(Feed::Done { status, .. })) => {
                 self.complete(u, now, status);
@@ -442,6 +449,7 @@ impl Engine {
                 self.free(u, now);
             }
             Ok(_) => self.close(u), // an idle keep-alive connection closed: reconnect when needed
+            Err(()) if unanswered && self.may_retry(u) => self.retry(u, now),
             Err(()) => {
                 self.fail(
                     u,
@@ -465,6 +473,14 @@ impl Engine {
     /// fails the request in flight, if there is one, and closes the
     /// connection. A connection the engine has already given up on is left
     /// alone.
+    ///
+    /// The exception is SPEC §2's keep-alive race: a request written on a
+    /// connection that had already carried a response, closed or reset
+    /// before any byte came back for it. The server closed that connection
+    /// while it was idle, as the request crossed, and never processed it.
+    /// An idempotent request then goes once more on a new connection,
+    /// keeping its due time, as Go's and hyper's clients send it again.
+    /// It is not a failure but a retry ([`Stats::retries`]).
     pub fn handle_error(
         &mut self,
         conn: ConnId,
@@ -482,6 +498,9 @@ impl Engine {
             ConnState::Idle => {
                 self.stats.note_example(kind, message);
                 self.close(u);
+            }
+            ConnState::AwaitingHead if user.conn.unanswered_on_reuse() && self.may_retry(u) => {
+                self.retry(u, now);
             }
             ConnState::AwaitingHead | ConnState::ReadingBody(_) => {
                 self.fail(u, now, kind, message);
@@ -651,6 +670,7 @@ impl Engine {
                 sent: None,
                 first_byte: None,
                 bytes_in: 0,
+                retried: false,
             });
             match self.users[u].conn.state() {
                 ConnState::Idle => self.send(u, now),
@@ -703,20 +723,43 @@ impl Engine {
     /// The driver takes the send of `u` at `now` and writes it at once: that
     /// is its send time (the sends of one pass leave one after another, not
     /// all at the instant the pass began).
+    ///
+    /// A request's send lag is counted when it ends, from its last write:
+    /// a retried request's lag is that of the write that got the answer.
     fn sending(&mut self, u: usize, now: Instant) {
         // The request may have ended since it was queued (the run finished
         // in the same pass); its bytes are written all the same.
-        let lag = self
+        let retry = self
             .users
             .get_mut(u)
             .and_then(|user| user.req.as_mut())
-            .map(|req| {
-                let sent = req.sent.map_or(now, |queued| queued.max(now));
-                req.sent = Some(sent);
-                sent.checked_duration_since(req.intended)
-                    .unwrap_or_default()
+            .is_some_and(|req| {
+                req.sent = Some(req.sent.map_or(now, |queued| queued.max(now)));
+                req.retried
             });
-        self.stats.record_send(lag, self.template.bytes().len());
+        self.stats.record_write(!retry, self.template.bytes().len());
+    }
+
+    /// Whether the request of `u`, having lost the keep-alive race, may go
+    /// again: only once, and only if repeating it is harmless.
+    fn may_retry(&self, u: usize) -> bool {
+        self.template.is_idempotent() && self.users[u].req.is_some_and(|req| !req.retried)
+    }
+
+    /// Sends the request of `u` again on a new connection. It keeps its due
+    /// time, so the reconnect counts in its latency; its service time, time
+    /// to first byte and send lag are those of the new write.
+    fn retry(&mut self, u: usize, now: Instant) {
+        self.responding.remove(u);
+        if let Some(req) = &mut self.users[u].req {
+            req.retried = true;
+            req.sent = None;
+            req.first_byte = None;
+            req.bytes_in = 0;
+        }
+        self.stats.retries += 1;
+        self.close(u);
+        self.connect(u, now);
     }
 
     fn connect_failed(
@@ -775,6 +818,7 @@ impl Engine {
             return;
         };
         self.in_flight -= 1;
+        self.record_send_lag(&req);
         let sent = req.sent.unwrap_or(req.intended);
         // A response cannot end before its request was written; a driver's
         // clock mapping that says otherwise is off by a little.
@@ -799,8 +843,20 @@ impl Engine {
         self.responding.remove(u);
         if let Some(req) = self.users[u].req.take() {
             self.in_flight -= 1;
+            self.record_send_lag(&req);
             self.stats.record_failure(self.since_t0(now), kind, message);
             self.record(&req, now, Outcome::Failed(kind));
+        }
+    }
+
+    /// How late the request's last write left after it was due, if it was
+    /// written.
+    fn record_send_lag(&mut self, req: &InFlight) {
+        if let Some(sent) = req.sent {
+            let lag = sent
+                .checked_duration_since(req.intended)
+                .unwrap_or_default();
+            self.stats.record_send_lag(lag);
         }
     }
 
@@ -881,6 +937,7 @@ impl Engine {
         for u in 0..self.users.len() {
             if let Some(req) = self.users[u].req.take() {
                 self.stats.unfinished += 1;
+                self.record_send_lag(&req);
                 self.record(&req, now, Outcome::Unfinished);
             }
             self.responding.remove(u);

@@ -63,6 +63,7 @@ pub struct RequestSpec {
 pub struct RequestTemplate {
     bytes: Box<[u8]>,
     head_request: bool,
+    idempotent: bool,
 }
 
 impl RequestTemplate {
@@ -124,6 +125,7 @@ impl RequestTemplate {
         Ok(Self {
             bytes: out.into_boxed_slice(),
             head_request: spec.method == "HEAD",
+            idempotent: is_idempotent(&spec.method),
         })
     }
 
@@ -136,6 +138,22 @@ impl RequestTemplate {
     pub fn is_head(&self) -> bool {
         self.head_request
     }
+
+    /// Sending the request twice has the effect of sending it once, so a
+    /// request the server closed on without answering may go again (SPEC §2,
+    /// the keep-alive race).
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent
+    }
+}
+
+/// RFC 9110 §9.2.2: the methods whose repetition is harmless. Method names
+/// are case-sensitive (§9.1), so `get` is some other method, and not one.
+fn is_idempotent(method: &str) -> bool {
+    matches!(
+        method,
+        "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS" | "TRACE"
+    )
 }
 
 /// RFC 9110 `tchar`.
@@ -168,6 +186,28 @@ mod tests {
             )
         );
         assert!(!t.is_head());
+        assert!(t.is_idempotent());
+    }
+
+    #[test]
+    fn only_the_idempotent_methods_say_so() {
+        for (method, idempotent) in [
+            ("GET", true),
+            ("HEAD", true),
+            ("PUT", true),
+            ("DELETE", true),
+            ("OPTIONS", true),
+            ("TRACE", true),
+            ("POST", false),
+            ("PATCH", false),
+            ("CONNECT", false),
+            ("get", false),
+        ] {
+            let mut s = spec();
+            s.method = method.into();
+            let t = RequestTemplate::new(&s).unwrap();
+            assert_eq!(t.is_idempotent(), idempotent, "{method}");
+        }
     }
 
     #[test]

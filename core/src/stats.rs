@@ -75,7 +75,8 @@ pub struct Stats {
     pub examples: Examples,
     /// Requests intended to start within the run.
     pub scheduled: u64,
-    /// Requests whose write started.
+    /// Requests whose write started, each once: a retried request's second
+    /// write is in `retries`, not here.
     pub sent: u64,
     /// Requests that got a complete response.
     pub completed: u64,
@@ -97,6 +98,12 @@ pub struct Stats {
     /// (`127.0.0.1:8080`, `unix:/run/app.sock`): the engine opens none
     /// itself, so the driver fills this in at the end.
     pub destinations: Vec<(String, u64)>,
+    /// Requests sent once more on a new connection because the reused
+    /// keep-alive connection they were written on was closed or reset
+    /// before any byte of the answer (SPEC §2's keep-alive race). A retry
+    /// is not a new request: the request is counted once in `scheduled`,
+    /// `sent` and its outcome; its second write is in `bytes_out`.
+    pub retries: u64,
     /// Time from `t0` to the last completion or failure.
     pub elapsed: Duration,
     /// The sending window: from `t0` until no new request could start (the
@@ -151,6 +158,7 @@ impl Stats {
             connections: 0,
             connect_failures: 0,
             destinations: Vec::new(),
+            retries: 0,
             elapsed: Duration::ZERO,
             duration: Duration::ZERO,
             timeline: Vec::new(),
@@ -260,13 +268,15 @@ impl Stats {
         self.note_example(kind, message);
     }
 
-    /// A request was written; `lag` is how late, if it is still in flight.
-    pub(crate) fn record_send(&mut self, lag: Option<Duration>, bytes: usize) {
-        self.sent += 1;
+    /// A request's bytes were written: its `first` write, or a retry's.
+    pub(crate) fn record_write(&mut self, first: bool, bytes: usize) {
+        self.sent += u64::from(first);
         self.bytes_out += bytes as u64;
-        if let Some(lag) = lag {
-            record(&mut self.send_lag, lag);
-        }
+    }
+
+    /// How late a request that ended had been written after it was due.
+    pub(crate) fn record_send_lag(&mut self, lag: Duration) {
+        record(&mut self.send_lag, lag);
     }
 
     pub(crate) fn record_handshake(&mut self, took: Duration, resumed: bool) {
@@ -379,6 +389,7 @@ impl Stats {
                 None => self.destinations.push((name.clone(), *n)),
             }
         }
+        self.retries += other.retries;
         self.tls_full += other.tls_full;
         self.tls_resumed += other.tls_resumed;
         self.elapsed = self.elapsed.max(other.elapsed);
@@ -477,12 +488,14 @@ mod tests {
             s.record_response(ms(i * 10), 200 + (i % 2) as u16, d, d, d);
             both.record_response(ms(i * 10), 200 + (i % 2) as u16, d, d, d);
         }
+        a.retries = 2;
+        b.retries = 3;
         a.finish();
         b.finish();
         both.finish();
         a.merge(&b);
         assert_eq!(a.latency, both.latency);
-        assert_eq!(a.completed, 1000);
+        assert_eq!((a.completed, a.retries), (1000, 5));
         assert_eq!(
             a.statuses().collect::<Vec<_>>(),
             both.statuses().collect::<Vec<_>>()

@@ -33,6 +33,9 @@ pub enum Delivery {
     Data(Vec<u8>),
     /// The server closed its side: `handle_eof`.
     Eof,
+    /// The server reset the connection: `handle_error` with
+    /// `ErrorKind::Reset`.
+    Reset,
 }
 
 /// How the server treats one connect attempt.
@@ -64,6 +67,8 @@ pub struct Reply {
     pub bytes: Vec<u8>,
     /// Close the connection right after the last byte.
     pub close: bool,
+    /// End the connection with a reset instead (implies `close`).
+    pub reset: bool,
     /// Latency of this reply, instead of [`Script::latency`].
     pub latency: Option<Duration>,
 }
@@ -74,6 +79,7 @@ impl Reply {
         Self {
             bytes: bytes.into(),
             close: false,
+            reset: false,
             latency: None,
         }
     }
@@ -84,6 +90,18 @@ impl Reply {
         Self {
             bytes: bytes.into(),
             close: true,
+            reset: false,
+            latency: None,
+        }
+    }
+
+    /// Send `bytes`, then reset the connection (as a server does that
+    /// closes with unread bytes in its receive buffer).
+    pub fn send_then_reset(bytes: impl Into<Vec<u8>>) -> Self {
+        Self {
+            bytes: bytes.into(),
+            close: true,
+            reset: true,
             latency: None,
         }
     }
@@ -279,6 +297,7 @@ enum Kind {
     Refused,
     Data(Vec<u8>),
     Eof,
+    Reset,
 }
 
 /// Counters of what the server saw and did.
@@ -298,6 +317,8 @@ pub struct ServerStats {
     pub bytes_delivered: u64,
     /// Closes the server initiated and delivered as EOF.
     pub eofs: u64,
+    /// Resets the server initiated and delivered.
+    pub resets: u64,
 }
 
 /// The scripted server. See the module doc.
@@ -443,7 +464,9 @@ impl FakeServer {
             }
             self.push(at, conn, Kind::Data(piece), i == 0);
         }
-        if reply.close {
+        if reply.reset {
+            self.push(at, conn, Kind::Reset, false);
+        } else if reply.close {
             self.push(at, conn, Kind::Eof, false);
         } else if n == 0 {
             // An empty reply: the request counts as answered at once.
@@ -531,6 +554,10 @@ impl FakeServer {
                 // Closing until it does.
                 self.stats.eofs += 1;
                 Delivery::Eof
+            }
+            Kind::Reset => {
+                self.stats.resets += 1;
+                Delivery::Reset
             }
         };
         Some((ConnId(p.conn), delivery))

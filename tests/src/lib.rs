@@ -6,20 +6,26 @@
 //!   counts and exact latencies.
 //! - [`fake_server`]: [`fake_server::FakeServer`], the sans-io scripted
 //!   server the sim talks to: canned responses, latency, connect refusal and
-//!   hangs, `Connection: close`, closing mid-body, replies cut into pieces,
-//!   a stall window.
+//!   hangs, `Connection: close`, closing or resetting mid-body, replies cut
+//!   into pieces, a stall window.
 //! - [`raw`]: raw TCP servers on loopback that misbehave on purpose, and
 //!   [`tls`]: a rustls server with certificates made at test time; both
 //!   serve the real-socket tests here and the binary's tests in `cli/tests`.
+//! - [`daemon`]: real servers from Debian's packages, run by a test in a
+//!   private directory, one process each, with an access log as the judge
+//!   of volley's counts: [`nginx`], and apache2, lighttpd and h2o
+//!   ([`httpd`]).
 //! - [`split_three_ways`]: the ways every byte-level test cuts its input
 //!   (STYLE item 17).
 //!
-//! The tests themselves live in `tests/`: `pacing.rs`, `framing.rs` and
-//! `failures.rs` use the sim; `loopback.rs`, `faults.rs` and `tls.rs` run
-//! the driver over real loopback sockets. Tests of the binary live in
-//! `cli/tests/`, where cargo names it.
+//! The tests themselves live in `tests/`: `pacing.rs`, `framing.rs`,
+//! `failures.rs` and `retry.rs` use the sim; `loopback.rs`, `faults.rs`
+//! and `tls.rs` run the driver over real loopback sockets. Tests of the
+//! binary live in `cli/tests/`, where cargo names it.
 
+pub mod daemon;
 pub mod fake_server;
+pub mod httpd;
 pub mod nginx;
 pub mod raw;
 pub mod sim;

@@ -5,7 +5,7 @@
 //! time. [`Sim::step`] is quinn's `Pair::step` / str0m's `progress`:
 //!
 //! 1. deliver everything the server has due at the current time (connect
-//!    outcomes, response bytes, EOFs), draining
+//!    outcomes, response bytes, EOFs and resets), draining
 //!    [`Engine::poll_output`] after each handler and acting on every output
 //!    (`Connect` → [`FakeServer::connect`], `Send` → [`FakeServer::receive`]
 //!    with [`Engine::request_bytes`], `Close` → [`FakeServer::close`]);
@@ -32,7 +32,9 @@
 
 use std::time::{Duration, Instant};
 
-use volley_core::{Config, ConnId, Engine, Output, RequestSpec, RequestTemplate, Stats, Stop};
+use volley_core::{
+    Config, ConnId, Engine, ErrorKind, Output, RequestSpec, RequestTemplate, Stats, Stop,
+};
 
 use crate::fake_server::{Delivery, FakeServer, Script};
 
@@ -284,6 +286,12 @@ impl Sim {
             }
             Delivery::Data(bytes) => self.engine.handle_data(conn, at, &bytes),
             Delivery::Eof => self.engine.handle_eof(conn, at),
+            Delivery::Reset => self.engine.handle_error(
+                conn,
+                at,
+                ErrorKind::Reset,
+                &"Connection reset by peer (os error 104)",
+            ),
         }
         self.drain(at);
     }

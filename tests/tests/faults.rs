@@ -74,13 +74,14 @@ fn run(addr: SocketAddr, config: Config) -> Stats {
         .map(|k| (k.name(), count(&stats, *k)))
         .collect();
     eprintln!(
-        "{took:.2?}: scheduled {}, completed {}, failed {} {errors:?}, unfinished {}, unsent {}, connections {}, examples {:?}",
+        "{took:.2?}: scheduled {}, completed {}, failed {} {errors:?}, unfinished {}, unsent {}, connections {}, retries {}, examples {:?}",
         stats.scheduled,
         stats.completed,
         stats.failed,
         stats.unfinished,
         stats.unsent,
         stats.connections,
+        stats.retries,
         stats.examples.0.iter().flatten().collect::<Vec<_>>()
     );
     assert!(took < bound, "the run took {took:?}, more than {bound:?}");
@@ -226,27 +227,65 @@ impl Life {
 /// events when it wakes for a send (every 10 ms). A response is collected
 /// at the first wake after it, the close comes before the second, when the
 /// connection is due again: the loop must collect before it sends. Sending
-/// first writes into closed connections: about half the requests failed so
-/// (`closed_early`). A few may race either way when the server's sleep
-/// overruns on a busy machine, as they do with the sockets always watched.
+/// first wrote into closed connections: about half the requests went so.
+/// A few still race when the server's sleep overruns on a busy machine,
+/// and those go again on a new connection (SPEC §2's keep-alive race): no
+/// request fails, and the server answers each exactly once.
 #[test]
 fn keep_alive_connections_closed_while_idle_cost_no_request() {
-    let server = RawServer::start(|mut s| {
+    let served = Arc::new(AtomicU64::new(0));
+    let count = Arc::clone(&served);
+    let server = RawServer::start(move |mut s| {
         if read_request(&mut s) && s.write_all(OK).is_ok() {
+            count.fetch_add(1, Ordering::Relaxed);
             std::thread::sleep(Duration::from_millis(12));
         }
     });
     // (`run` prints the counts.)
     let stats = run(server.addr, config(2, 100.0, 1000, 2000));
-    assert!(
-        stats.failed <= 5,
-        "{} of {} failed",
-        stats.failed,
-        stats.scheduled
-    );
+    assert_eq!(stats.failed, 0, "{:?}", stats.errors);
     assert!(stats.scheduled >= 95);
-    // Every request needed a connection of its own.
+    assert_eq!(stats.completed, served.load(Ordering::Relaxed));
+    // Every request needed a connection of its own, a retry too.
     assert!(stats.connections >= stats.completed);
+    assert!(stats.retries <= stats.completed);
+}
+
+/// A server that answers the first request on each connection and closes
+/// the connection on the second as soon as it has read it (with a FIN, or
+/// with a reset), never answering it: the keep-alive race made certain.
+/// Every request after the first is the second on its connection, and goes
+/// once more on a new connection, where it is the first.
+#[test]
+fn a_server_that_closes_on_every_second_request_unanswered_costs_no_request() {
+    for rst in [false, true] {
+        let served = Arc::new(AtomicU64::new(0));
+        let count = Arc::clone(&served);
+        let server = RawServer::start(move |mut s| {
+            if read_request(&mut s) && s.write_all(OK).is_ok() {
+                count.fetch_add(1, Ordering::Relaxed);
+                if read_request(&mut s) && rst {
+                    reset(s);
+                }
+            }
+        });
+        let mut c = Config::new(1, Rate::Max);
+        c.duration = Duration::from_secs(5);
+        c.timeout = Duration::from_secs(2);
+        c.connect_timeout = Duration::from_secs(2);
+        c.max_requests = Some(20);
+        let stats = run(server.addr, c);
+        let ctx = if rst { "reset" } else { "close" };
+        assert_eq!(
+            (stats.completed, stats.failed, stats.retries),
+            (20, 0, 19),
+            "{ctx}: {:?}",
+            stats.errors
+        );
+        assert_eq!(served.load(Ordering::Relaxed), 20, "{ctx}");
+        assert_eq!(stats.connections, 20, "{ctx}");
+        assert_eq!(stats.sent, 20, "{ctx}");
+    }
 }
 
 #[test]
@@ -465,9 +504,16 @@ fn connections_reset_at_random_points_count_as_reset() {
         [(200, stats.completed)],
         "{ctx}"
     );
-    // Nothing lost: each answer is one completion and each reset one failure.
+    // Nothing lost: each answer is one completion and each reset one
+    // failure, or one retry when it came before any byte on a reused
+    // connection (the keep-alive race: the retry is then another request
+    // the server counts, answered or reset in its turn).
     assert_eq!(stats.unfinished + stats.unsent, 0, "{ctx}");
-    assert_eq!((stats.completed, stats.failed), (answered, resets), "{ctx}");
+    assert_eq!(
+        (stats.completed, stats.failed + stats.retries),
+        (answered, resets),
+        "{ctx}"
+    );
 }
 
 // ---- responses that are not what they should be ---------------------------

@@ -215,6 +215,13 @@ fn transfer(s: &Summary<'_>, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out)?;
+    if s.connections.retried > 0 {
+        writeln!(
+            out,
+            "  retried     {:>10}   requests whose reused connection the server closed before answering",
+            thousands(s.connections.retried)
+        )?;
+    }
     let tls = &s.tls_handshake;
     if s.run.tls && tls.count > 0 {
         writeln!(

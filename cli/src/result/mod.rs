@@ -304,6 +304,10 @@ pub(crate) struct Connections {
     /// resolved to that answered, or `unix:PATH` (SPEC §9).
     #[serde(default)]
     pub(crate) by_address: std::collections::BTreeMap<String, u64>,
+    /// Requests sent once more on a new connection: the reused keep-alive
+    /// connection they were written on closed before answering (SPEC §2).
+    #[serde(default)]
+    pub(crate) retried: u64,
 }
 
 impl Bytes {
@@ -323,6 +327,7 @@ impl Connections {
             tls_full: s.tls_full,
             tls_resumed: s.tls_resumed,
             by_address: s.destinations.iter().cloned().collect(),
+            retried: s.retries,
         }
     }
 }

@@ -106,6 +106,7 @@ impl Document {
         stats.tls_full = self.connections.tls_full;
         stats.tls_resumed = self.connections.tls_resumed;
         stats.destinations = self.connections.by_address.into_iter().collect();
+        stats.retries = self.connections.retried;
         stats.timeline = self.timeline.iter().map(super::Row::second).collect();
         if !stats.timeline.windows(2).all(|w| w[0].second < w[1].second) {
             return Err("timeline rows are not in order of their second".into());
@@ -151,6 +152,7 @@ mod tests {
         s.connections = 1;
         s.connect_failures = 4;
         s.tls_full = 1;
+        s.retries = 6;
         s.duration = Duration::from_secs(2);
         s.elapsed = Duration::from_millis(2_010);
         s.timeline = vec![
@@ -235,6 +237,7 @@ mod tests {
                 s.connect_failures,
                 s.tls_full,
                 s.tls_resumed,
+                s.retries,
             )
         };
         assert_eq!(transfer(&a), transfer(b));
@@ -265,7 +268,7 @@ mod tests {
 
     #[test]
     fn files_of_the_shipped_version_without_later_fields_read() {
-        // Written before TLS, error examples and `unix_s` were in the file.
+        // Written before TLS, error examples, `unix_s` and retries were in the file.
         let mut v = saved_value();
         for (section, key) in [
             ("histograms", "tls_handshake"),
@@ -273,6 +276,7 @@ mod tests {
             ("run", "insecure"),
             ("connections", "tls_full"),
             ("connections", "tls_resumed"),
+            ("connections", "retried"),
         ] {
             v[section].as_object_mut().unwrap().remove(key);
         }
@@ -287,7 +291,7 @@ mod tests {
         v["timeline"][0].as_object_mut().unwrap().remove("unix_s");
         let back = parse(v.to_string().as_bytes()).unwrap();
         assert!(back.stats.tls_handshake.is_empty());
-        assert_eq!(back.stats.completed, 500);
+        assert_eq!((back.stats.completed, back.stats.retries), (500, 0));
     }
 
     #[test]

@@ -183,6 +183,13 @@ fn transfer(s: &Summary<'_>) -> Html {
         thousands(s.connections.opened),
         connect
     );
+    if s.connections.retried > 0 {
+        html!(
+            o,
+            "<tr><td>retried</td><td class=\"n\">{}</td><td>requests whose reused connection the server closed before answering</td></tr>",
+            thousands(s.connections.retried)
+        );
+    }
     let tls = &s.tls_handshake;
     if s.run.tls && tls.count > 0 {
         html!(
