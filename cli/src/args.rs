@@ -70,6 +70,9 @@ pub(crate) enum Command {
         mut_arg("log", |a| a.hide(true))
     )]
     Find(FindArgs),
+    /// Say whether NEW is faster or slower than BASE, and how sure that is:
+    /// each metric's change with a 95% interval and a verdict.
+    Compare(CompareArgs),
 }
 
 /// Options of a load test.
@@ -137,6 +140,12 @@ pub(crate) struct RunArgs {
     /// RATE over DUR, e.g. 30s:1000,2m:1000,30s:0
     #[arg(long, value_name = "DUR:RATE,...", conflicts_with_all = ["rps", "ramp_up", "duration"])]
     pub(crate) stages: Option<String>,
+
+    /// Connect the users, then hold the start of the schedule until TIME
+    /// (RFC 3339, Unix seconds, or +DUR from now), so that shards on several
+    /// machines start one schedule together.
+    #[arg(long, value_name = "TIME")]
+    pub(crate) start_at: Option<String>,
 
     /// Open a new connection for every request (sends Connection: close).
     #[arg(long)]
@@ -258,6 +267,35 @@ pub(crate) struct FindArgs {
     /// Bound on the whole search; the answer says if it stopped early.
     #[arg(long, value_name = "DUR", default_value = "10m")]
     pub(crate) max_time: String,
+}
+
+/// Options of `volley compare`.
+#[derive(Debug, Args)]
+pub(crate) struct CompareArgs {
+    /// Results saved with --save: the base runs.
+    #[arg(value_name = "BASE.json", required = true)]
+    pub(crate) base: Vec<String>,
+
+    /// Results saved with --save: the new runs.
+    #[arg(long, value_name = "NEW.json", required = true, num_args = 1..)]
+    pub(crate) to: Vec<String>,
+
+    /// A change that is significant and past this tolerance fails (exit
+    /// code 4), e.g. p99:+10% or rps:+5%; repeatable.
+    #[arg(long = "max-regression", value_name = "METRIC:+X%")]
+    pub(crate) max_regression: Vec<String>,
+
+    /// Seed of the bootstrap's generator: the same seed, the same intervals.
+    #[arg(long, value_name = "N")]
+    pub(crate) seed: Option<String>,
+
+    /// Report format on stdout.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) output: OutputFormat,
+
+    /// Also write the comparison as one self-contained HTML page.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) html: Option<String>,
 }
 
 /// Options of `volley merge`.

@@ -16,6 +16,9 @@ pub(crate) enum Exit {
     Usage = 2,
     /// The run happened and a threshold failed.
     Threshold = 3,
+    /// `volley compare` found a significant regression past a
+    /// `--max-regression` tolerance.
+    Regression = 4,
 }
 
 impl From<Exit> for ExitCode {

@@ -69,6 +69,7 @@ fn fixture() -> (RunInfo, Stats, Vec<crate::plan::threshold::Rule>) {
             p50_us: 2_200,
             p99_us: 31_000,
             max_us: 33_991,
+            ..Second::default()
         },
         Second {
             second: 1,
@@ -77,6 +78,7 @@ fn fixture() -> (RunInfo, Stats, Vec<crate::plan::threshold::Rule>) {
             p50_us: 2_250,
             p99_us: 33_500,
             max_us: 33_993,
+            ..Second::default()
         },
     ];
     let info = RunInfo {

@@ -7,6 +7,7 @@
 //! [`format`] are leaves every stage may use; nothing imports this file.
 
 mod args;
+mod compare;
 mod error;
 mod find;
 mod format;
@@ -67,6 +68,7 @@ fn main_inner() -> anyhow::Result<Exit> {
         Some(Command::Demo(a)) => demo(a),
         Some(Command::Merge(a)) => merge(&a),
         Some(Command::Find(a)) => find::run(&a),
+        Some(Command::Compare(a)) => compare::run(&a),
         None => load_test(&cli.run),
     }
 }

@@ -101,11 +101,14 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
         tls: plan.tls.clone(),
         log: log.as_ref().map(|l| l.tx.clone()),
         engines,
+        start_at: plan.start_at,
     };
     // t0's wall-clock time for the result: read once, here; t0 itself
     // comes later by the time the users take to connect.
     let wall_start = SystemTime::now();
     let stats = volley_driver::run(run_plan, Arc::clone(&control)).context("the run failed")?;
+    // The wall-clock time of t0 itself, when the loops got that far.
+    let wall_start = control.started_at().unwrap_or(wall_start);
     drop(progress);
     if let (Some(log), Some(path)) = (log, &plan.log) {
         // The report still comes; the log's failure is said on stderr.

@@ -404,11 +404,18 @@ fn the_manifests_command_lines_run() {
     // target on loopback, the shared volume a local directory and a short
     // duration; everything else as in the manifest.
     let (duration, seconds) = ("300ms", 0.3);
+    // One start time for every pod, a little ahead, as README says to set it.
+    let start_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        + 1.5;
     let argv_of = |index: usize| -> Vec<String> {
         let mut vars: HashMap<&str, String> =
             s.env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
         vars.insert(INDEX_ENV, index.to_string());
         vars.insert("TARGET_URL", format!("http://{}/", server.addr()));
+        vars.insert("START_AT", format!("{start_at:.3}"));
         let mut argv: Vec<String> = s.argv[1..].iter().map(|a| expand(a, &vars)).collect();
         for (i, a) in argv.clone().iter().enumerate() {
             if let Some(rest) = a.strip_prefix(&mount).filter(|r| r.starts_with('/')) {
@@ -443,6 +450,12 @@ fn the_manifests_command_lines_run() {
         assert_eq!(
             r["run"]["shard"],
             serde_json::json!({ "index": i, "count": s.count })
+        );
+        // --start-at $(START_AT): every pod's t0 at the one start time.
+        let started = r["wall_start_unix_s"].as_f64().unwrap();
+        assert!(
+            (started - start_at).abs() < 0.01,
+            "shard {i} started at {started}, not {start_at}"
         );
     }
 

@@ -34,7 +34,14 @@ fn help(command: &[&str]) -> String {
 
 #[test]
 fn every_flag_is_in_help_and_in_readme() {
-    let commands: [&[&str]; 5] = [&[], &["serve"], &["demo"], &["merge"], &["find"]];
+    let commands: [&[&str]; 6] = [
+        &[],
+        &["serve"],
+        &["demo"],
+        &["merge"],
+        &["find"],
+        &["compare"],
+    ];
     let mut in_help = BTreeSet::new();
     for command in commands {
         in_help.extend(flags(&help(command)));

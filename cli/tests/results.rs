@@ -333,20 +333,28 @@ fn saved_results_merge_exactly() {
     assert_eq!((ra.status.code(), rb.status.code()), (Some(0), Some(0)));
     let (sa, sb) = (read(&a), read(&b));
 
-    // The saved file is the JSON report plus the histograms.
+    // The saved file is the JSON report plus the histograms: the run's,
+    // and each second's.
     let mut whole = sa.clone();
     whole
         .as_object_mut()
         .unwrap()
         .remove("histograms")
         .expect("histograms in the saved file");
+    for row in whole["timeline"].as_array_mut().unwrap() {
+        let row = row.as_object_mut().unwrap();
+        assert!(
+            row.remove("latency_histogram").is_some() && row.remove("service_histogram").is_some(),
+            "{row:?}"
+        );
+    }
     assert_eq!(
         json(&ra),
         whole,
         "the saved file without its histograms is the report"
     );
     assert_eq!(sa["format"], "volley-result");
-    assert_eq!(sa["version"], 1);
+    assert_eq!(sa["version"], 2);
     let start = sa["wall_start_unix_s"].as_f64().unwrap();
     assert!(start > 1.6e9, "{start}");
     for row in sa["timeline"].as_array().unwrap() {
@@ -706,6 +714,86 @@ fn stages_schedule_exactly_across_threads_and_shards() {
     assert_eq!(
         merged["run"]["stages"], whole["run"]["stages"],
         "the merge adds the shards' shapes"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--start-at` (SPEC §13): two shards given one start time start their
+/// schedules together, within a few milliseconds, and make the one schedule.
+#[test]
+fn shards_given_one_start_time_start_together() {
+    let server = target();
+    let url = format!("http://{}/", server.addr());
+    let dir = scratch("start-at");
+    let unix_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let at = format!("{:.3}", unix_now + 2.0);
+    let files: Vec<PathBuf> = (0..2)
+        .map(|i| dir.join(format!("start-{i}.json")))
+        .collect();
+    let outs: Vec<Output> = std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .iter()
+            .enumerate()
+            .map(|(i, file)| {
+                let (url, at) = (&url, &at);
+                s.spawn(move || {
+                    let shard = format!("{i}/2");
+                    volley(&[
+                        url,
+                        "--rps",
+                        "200",
+                        "-c",
+                        "4",
+                        "-d",
+                        "1",
+                        "-q",
+                        "--shard",
+                        &shard,
+                        "--start-at",
+                        at,
+                        "--save",
+                        path(file),
+                    ])
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut starts = Vec::new();
+    for out in &outs {
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    for file in &files {
+        let v: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+        starts.push(v["wall_start_unix_s"].as_f64().unwrap());
+    }
+    let at: f64 = at.parse().unwrap();
+    for s in &starts {
+        assert!((s - at).abs() < 0.005, "started at {s}, asked for {at}");
+    }
+    assert!((starts[0] - starts[1]).abs() < 0.005, "{starts:?}");
+    let mut args = vec!["merge", "-o", "json"];
+    args.extend(files.iter().map(|f| path(f)));
+    let merged = json(&volley(&args));
+    assert_eq!(merged["requests"]["scheduled"], 200);
+    // A time already past is refused before anything is sent.
+    let out = volley(&[
+        &url,
+        "--rps",
+        "1",
+        "-c",
+        "1",
+        "--start-at",
+        "2001-01-01T00:00:00Z",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("has passed"),
+        "{}",
+        text(&out.stderr)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

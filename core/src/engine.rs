@@ -51,6 +51,9 @@ pub struct Config {
     /// Keep a [`RequestRecord`] of every request that ends, for
     /// [`Engine::poll_record`].
     pub record_requests: bool,
+    /// Keep each second's latencies and service times in the timeline
+    /// ([`Stats::keep_seconds`]).
+    pub keep_seconds: bool,
 }
 
 impl Config {
@@ -100,6 +103,7 @@ impl Config {
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             keep_alive: true,
             record_requests: false,
+            keep_seconds: false,
         }
     }
 }
@@ -274,6 +278,7 @@ impl Engine {
             template,
             pacer,
         };
+        engine.stats.keep_seconds = engine.config.keep_seconds;
         for u in 0..n {
             engine.connect(u, now);
         }

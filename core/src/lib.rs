@@ -37,6 +37,7 @@ mod event;
 pub mod pacer;
 pub mod request;
 pub mod response;
+pub mod spread;
 pub mod stats;
 mod timer;
 
@@ -48,6 +49,7 @@ pub use event::{ConnId, Output, Stop};
 pub use pacer::{Pacer, Rate, Stage};
 pub use request::{RequestError, RequestSpec, RequestTemplate};
 pub use response::{MAX_HEAD_BYTES, MAX_HEADERS, reason_phrase};
+pub use spread::Spread;
 pub use stats::{Second, Stats};
 
 #[cfg(fuzzing)]

@@ -7,6 +7,7 @@ use hdrhistogram::Histogram;
 
 use crate::Duration;
 use crate::error::ErrorKind;
+use crate::spread::Spread;
 
 /// Highest value the histograms track: one hour, in microseconds.
 pub const HIGHEST_US: u64 = 3_600_000_000;
@@ -26,7 +27,7 @@ fn record(h: &mut Histogram<u64>, d: Duration) {
 }
 
 /// One second of the run, counted from `t0`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Second {
     /// Seconds since `t0` at which this row starts.
     pub second: u32,
@@ -41,6 +42,14 @@ pub struct Second {
     pub p99_us: u64,
     /// Highest latency of the completions in this second, µs.
     pub max_us: u64,
+    /// Requests that failed within this second.
+    pub failed: u64,
+    /// The latencies of this second's completions, when
+    /// [`Stats::keep_seconds`] (empty otherwise, and in results saved
+    /// before they were kept).
+    pub latency: Spread,
+    /// Their service times, likewise.
+    pub service: Spread,
 }
 
 /// The first error message seen for each kind, for the report.
@@ -113,6 +122,9 @@ pub struct Stats {
     /// Per-second rows, in order, possibly with gaps for idle seconds.
     pub timeline: Vec<Second>,
     current: Current,
+    /// Keep each second's latencies and service times in its row (for
+    /// saved results, format 2); off, the rows hold only their figures.
+    pub keep_seconds: bool,
 }
 
 /// The second being filled.
@@ -121,9 +133,11 @@ struct Current {
     second: u32,
     completed: u64,
     errors: u64,
+    failed: u64,
     /// Exact, unlike the histogram's 2 significant digits.
     max_us: u64,
     latency: Histogram<u64>,
+    service: Histogram<u64>,
 }
 
 impl Default for Stats {
@@ -166,12 +180,16 @@ impl Stats {
                 second: 0,
                 completed: 0,
                 errors: 0,
+                failed: 0,
                 max_us: 0,
                 // 2 significant digits is plenty for a per-second p99 and
-                // keeps this histogram small.
+                // keeps these histograms small.
                 latency: Histogram::new_with_bounds(1, HIGHEST_US, 2)
                     .expect("valid histogram bounds"), // ok: constant bounds
+                service: Histogram::new_with_bounds(1, HIGHEST_US, 2)
+                    .expect("valid histogram bounds"), // ok: constant bounds
             },
+            keep_seconds: false,
         }
     }
 
@@ -236,6 +254,7 @@ impl Stats {
         self.current.completed += 1;
         self.current.errors += u64::from(!(200..400).contains(&status));
         record(&mut self.current.latency, latency);
+        record(&mut self.current.service, service);
         let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         self.current.max_us = self.current.max_us.max(us);
     }
@@ -252,6 +271,7 @@ impl Stats {
         self.elapsed = self.elapsed.max(since_t0);
         self.roll(since_t0);
         self.current.errors += 1;
+        self.current.failed += 1;
     }
 
     /// Counts an error kind's example without counting a request (connect
@@ -310,10 +330,17 @@ impl Stats {
             return;
         }
         let h = &c.latency;
+        let (latency, service) = match self.keep_seconds {
+            true => (Spread::of(&c.latency), Spread::of(&c.service)),
+            false => (Spread::default(), Spread::default()),
+        };
         let row = Second {
             second: c.second,
             completed: c.completed,
             errors: c.errors,
+            failed: c.failed,
+            latency,
+            service,
             p50_us: if h.is_empty() {
                 0
             } else {
@@ -329,7 +356,9 @@ impl Stats {
         self.timeline.push(row);
         c.completed = 0;
         c.errors = 0;
+        c.failed = 0;
         c.max_us = 0;
+        c.service.reset();
         c.latency.reset();
     }
 
@@ -398,6 +427,10 @@ impl Stats {
     }
 }
 
+/// Two timelines as one: rows of the same second add. When both kept
+/// their seconds' latencies, the second's percentiles are those of both
+/// together, exactly; otherwise they are the higher of the two (an upper
+/// bound).
 fn merge_timelines(a: &[Second], b: &[Second]) -> Vec<Second> {
     let mut out = Vec::with_capacity(a.len().max(b.len()));
     let (mut i, mut j) = (0, 0);
@@ -406,32 +439,46 @@ fn merge_timelines(a: &[Second], b: &[Second]) -> Vec<Second> {
             (Some(x), Some(y)) if x.second == y.second => {
                 i += 1;
                 j += 1;
-                Second {
-                    second: x.second,
-                    completed: x.completed + y.completed,
-                    errors: x.errors + y.errors,
-                    p50_us: x.p50_us.max(y.p50_us),
-                    p99_us: x.p99_us.max(y.p99_us),
-                    max_us: x.max_us.max(y.max_us),
-                }
+                merge_second(x, y)
             }
             (Some(x), Some(y)) if x.second < y.second => {
                 i += 1;
-                *x
+                x.clone()
             }
             (Some(x), None) => {
                 i += 1;
-                *x
+                x.clone()
             }
             (_, Some(y)) => {
                 j += 1;
-                *y
+                y.clone()
             }
             (None, None) => break,
         };
         out.push(row);
     }
     out
+}
+
+fn merge_second(x: &Second, y: &Second) -> Second {
+    let exact = (x.latency.len() == x.completed && !x.latency.is_empty() || x.completed == 0)
+        && (y.latency.len() == y.completed && !y.latency.is_empty() || y.completed == 0);
+    let latency = x.latency.merge(&y.latency);
+    let (p50_us, p99_us) = match exact && !latency.is_empty() {
+        true => (latency.quantile(0.5), latency.quantile(0.99)),
+        false => (x.p50_us.max(y.p50_us), x.p99_us.max(y.p99_us)),
+    };
+    Second {
+        second: x.second,
+        completed: x.completed + y.completed,
+        errors: x.errors + y.errors,
+        failed: x.failed + y.failed,
+        p50_us,
+        p99_us,
+        max_us: x.max_us.max(y.max_us),
+        service: x.service.merge(&y.service),
+        latency,
+    }
 }
 
 #[cfg(test)]
@@ -471,6 +518,42 @@ mod tests {
         assert_eq!(
             s.examples.0[ErrorKind::Timeout.index()].as_deref(),
             Some("late")
+        );
+    }
+
+    #[test]
+    fn merged_seconds_are_exact_when_kept() {
+        let (mut a, mut b, mut both) = (Stats::new(), Stats::new(), Stats::new());
+        for s in [&mut a, &mut b, &mut both] {
+            s.keep_seconds = true;
+        }
+        for i in 0..200u64 {
+            let (s, d) = if i % 4 == 0 {
+                (&mut a, ms(50 + i))
+            } else {
+                (&mut b, ms(1 + i % 7))
+            };
+            s.record_response(ms(i * 4), 200, d, d, d);
+            both.record_response(ms(i * 4), 200, d, d, d);
+        }
+        for s in [&mut a, &mut b, &mut both] {
+            s.finish();
+        }
+        let mut merged = a.clone();
+        merged.merge(&b);
+        assert_eq!(
+            merged.timeline, both.timeline,
+            "the same rows as one run's, percentiles included"
+        );
+        // Without the seconds' histograms, the merge keeps the upper bound.
+        let (mut x, mut y) = (a.clone(), b.clone());
+        for row in x.timeline.iter_mut().chain(y.timeline.iter_mut()) {
+            row.latency = Spread::default();
+        }
+        x.merge(&y);
+        assert_eq!(
+            x.timeline[0].p99_us,
+            a.timeline[0].p99_us.max(b.timeline[0].p99_us)
         );
     }
 

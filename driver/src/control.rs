@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
 use std::sync::{Condvar, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use mio::Waker;
 use volley_core::Stop;
@@ -72,6 +72,8 @@ pub struct Control {
     fatal: Mutex<Option<String>>,
     wakers: Mutex<Vec<Waker>>,
     live: Vec<Live>,
+    /// The wall-clock time of `t0`, once the loops have started.
+    started: Mutex<Option<SystemTime>>,
 }
 
 impl Control {
@@ -82,6 +84,7 @@ impl Control {
             fatal: Mutex::new(None),
             wakers: Mutex::new(Vec::new()),
             live: (0..loops).map(|_| Live::default()).collect(),
+            started: Mutex::new(None),
         }
     }
 
@@ -117,6 +120,11 @@ impl Control {
         {
             let _ = w.wake();
         }
+    }
+
+    /// The wall-clock time of the run's `t0`, once it has started.
+    pub fn started_at(&self) -> Option<SystemTime> {
+        *self.started.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Why the run was ended early, if it was (see `fail`).
@@ -161,33 +169,51 @@ impl Control {
     }
 }
 
-/// Holds the loops until all have connected their users, then gives them
-/// one common `t0`.
+/// Holds the loops until all have connected their users, and until the
+/// start time if one was given, then gives them one common `t0`.
 #[derive(Debug)]
 pub(crate) struct StartGate {
     state: Mutex<(usize, Option<Instant>)>,
     cv: Condvar,
     loops: usize,
+    /// `--start-at`: `t0` is not before this wall-clock time.
+    at: Option<SystemTime>,
 }
 
+/// How long the wait for the start time sleeps at a time, so that a stop
+/// is seen.
+const START_WAIT_SLICE: Duration = Duration::from_millis(50);
+
 impl StartGate {
-    pub(crate) fn new(loops: usize) -> Self {
+    pub(crate) fn new(loops: usize, at: Option<SystemTime>) -> Self {
         Self {
             state: Mutex::new((0, None)),
             cv: Condvar::new(),
             loops,
+            at,
         }
     }
 
     /// Marks one loop ready and waits for the others; returns `t0`, taken
-    /// when the last one arrives.
-    pub(crate) fn arrive(&self) -> Instant {
+    /// when the last one arrives, or at the start time if that is later
+    /// (unless the run is stopped meanwhile). Its wall-clock time goes to
+    /// `control`.
+    pub(crate) fn arrive(&self, control: &Control) -> Instant {
         let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         st.0 += 1;
         if st.0 >= self.loops {
-            let t0 = *st.1.get_or_insert_with(Instant::now);
+            if st.1.is_none() {
+                if let Some(at) = self.at {
+                    wait_until(at, control);
+                }
+                st.1 = Some(Instant::now());
+                *control
+                    .started
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(SystemTime::now());
+            }
             self.cv.notify_all();
-            return t0;
+            return st.1.unwrap_or_else(Instant::now);
         }
         loop {
             if let Some(t0) = st.1 {
@@ -195,6 +221,17 @@ impl StartGate {
             }
             st = self.cv.wait(st).unwrap_or_else(PoisonError::into_inner);
         }
+    }
+}
+
+/// Sleeps until the wall clock reads `at`, in slices, ending early when the
+/// run is stopped.
+fn wait_until(at: SystemTime, control: &Control) {
+    while let Ok(left) = at.duration_since(SystemTime::now()) {
+        if control.stop_level().is_some() {
+            return;
+        }
+        std::thread::sleep(left.min(START_WAIT_SLICE));
     }
 }
 

@@ -154,7 +154,7 @@ impl EventLoop {
             }
             if !started && self.engine.is_ready() {
                 started = true;
-                let t0 = gate.arrive();
+                let t0 = gate.arrive(&self.control);
                 self.control.live(self.index).set_started();
                 self.engine.handle_start(t0);
                 continue;
@@ -203,7 +203,7 @@ impl EventLoop {
         if !started {
             // Finished before the start (stopped during connect): let the
             // other threads go on.
-            gate.arrive();
+            gate.arrive(&self.control);
         }
         self.publish();
         let mut stats = self.engine.into_stats();

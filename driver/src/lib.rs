@@ -58,6 +58,9 @@ pub struct RunPlan {
     pub log: Option<SyncSender<Vec<RequestRecord>>>,
     /// One config per loop thread (see [`Config::split`]).
     pub engines: Vec<Config>,
+    /// Hold `t0` until this wall-clock time, once the users have connected
+    /// (`--start-at`, SPEC §13), so that shards start one schedule together.
+    pub start_at: Option<std::time::SystemTime>,
 }
 
 /// Runs the plan to its end and returns the merged statistics. `control`
@@ -65,7 +68,7 @@ pub struct RunPlan {
 pub fn run(plan: RunPlan, control: Arc<Control>) -> Result<Stats, SetupError> {
     let users: usize = plan.engines.iter().map(|c| c.users).sum();
     ensure_fd_limit(users)?;
-    let gate = Arc::new(StartGate::new(plan.engines.len()));
+    let gate = Arc::new(StartGate::new(plan.engines.len(), plan.start_at));
     let mut handles = Vec::with_capacity(plan.engines.len());
     for (index, config) in plan.engines.into_iter().enumerate() {
         let (template, control, gate) = (
@@ -81,12 +84,20 @@ pub fn run(plan: RunPlan, control: Arc<Control>) -> Result<Stats, SetupError> {
             .spawn(move || -> Result<Stats, SetupError> {
                 let users = config.users;
                 let engine = Engine::new(config, template, Instant::now());
-                let event_loop = EventLoop::new(engine, users, endpoint, tls, control, index, log);
+                let event_loop = EventLoop::new(
+                    engine,
+                    users,
+                    endpoint,
+                    tls,
+                    Arc::clone(&control),
+                    index,
+                    log,
+                );
                 match event_loop {
                     Ok(l) => l.run(&gate).map_err(SetupError::Loop),
                     Err(e) => {
                         // Do not leave the other loops waiting for this one.
-                        gate.arrive();
+                        gate.arrive(&control);
                         Err(e)
                     }
                 }

@@ -64,6 +64,7 @@ fn run(addr: SocketAddr, config: Config) -> Stats {
         tls: None,
         log: None,
         engines,
+        start_at: None,
     };
     let start = Instant::now();
     let stats = volley_driver::run(plan, control).expect("the run is set up");

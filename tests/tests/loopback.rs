@@ -31,6 +31,7 @@ fn run(addr: SocketAddr, config: Config, threads: usize) -> Stats {
         tls: None,
         log: None,
         engines,
+        start_at: None,
     };
     volley_driver::run(plan, control).unwrap()
 }
@@ -260,6 +261,7 @@ fn stop_ends_the_run_early_with_every_request_counted() {
         tls: None,
         log: None,
         engines,
+        start_at: None,
     };
     let stats = volley_driver::run(plan, control).unwrap();
     t.join().unwrap();
@@ -299,6 +301,7 @@ fn two_stops_before_the_loop_looks_end_the_run_at_once() {
         tls: None,
         log: None,
         engines,
+        start_at: None,
     };
     let stats = volley_driver::run(plan, control).unwrap();
     let stopped = t.join().unwrap();

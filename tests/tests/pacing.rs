@@ -195,7 +195,7 @@ fn stall_is_counted_from_the_intended_time() {
 
     // The timeline shows the stall: no completions in second 2, then a
     // burst at 3 s with high latency.
-    let row = |sec: u32| s.timeline.iter().find(|r| r.second == sec).copied();
+    let row = |sec: u32| s.timeline.iter().find(|r| r.second == sec).cloned();
     assert!(row(2).is_none(), "{:?}", row(2));
     let r3 = row(3).expect("second 3");
     assert_eq!(r3.completed, 2000);

@@ -44,6 +44,7 @@ fn run_driver(
             tls: Some(tls),
             log: None,
             engines,
+            start_at: None,
         },
         control,
     )

@@ -28,7 +28,7 @@ pub(crate) fn document(s: &Summary<'_>, histograms: bool) -> Document {
         timeline: s
             .timeline()
             .iter()
-            .map(|r| Row::of(r, s.wall_start_unix_s, s.run))
+            .map(|r| Row::of(r, s.wall_start_unix_s, s.run, histograms))
             .collect(),
         thresholds: s
             .verdicts

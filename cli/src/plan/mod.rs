@@ -41,6 +41,8 @@ pub(crate) struct Plan {
     pub(crate) report: Report,
     /// Where connections go, when not to the URL's host.
     pub(crate) reach: Reach,
+    /// `--start-at`: `t0` is held until this wall-clock time.
+    pub(crate) start_at: Option<std::time::SystemTime>,
 }
 
 /// `--connect-to`, `--unix-socket` and `--local-addr` (SPEC §9).
@@ -279,6 +281,8 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
     let shard = shard::apply(args.shard.as_deref(), &mut config)?;
     let threads = threads.min(config.users);
     config.record_requests = args.log.is_some();
+    // Saved results (format 2) carry every second's histograms.
+    config.keep_seconds = report.save.is_some();
     Ok(Plan {
         log: args.log.clone(),
         target,
@@ -292,6 +296,7 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
         shard,
         report,
         reach,
+        start_at: args.start_at.as_deref().map(parse::start_at).transpose()?,
     })
 }
 

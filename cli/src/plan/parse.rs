@@ -3,7 +3,7 @@
 //! value and what would be accepted.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use volley_core::Rate;
 
@@ -320,6 +320,81 @@ pub(crate) fn local_addr(s: &str) -> Result<std::net::IpAddr, UsageError> {
     })
 }
 
+/// `--start-at TIME` (SPEC §13): RFC 3339 (`2026-12-01T18:30:00Z`, with an
+/// offset or fractions of a second), Unix seconds, or `+DUR` from now. A
+/// time already past is refused.
+pub(crate) fn start_at(s: &str) -> Result<SystemTime, UsageError> {
+    start_at_from(s, SystemTime::now())
+}
+
+fn start_at_from(s: &str, now: SystemTime) -> Result<SystemTime, UsageError> {
+    let t = s.trim();
+    let bad = || {
+        UsageError(format!(
+            "--start-at {s:?}: expected a time: RFC 3339 such as 2026-12-01T18:30:00Z, Unix seconds such as \
+             1796150000, or +DUR from now such as +30s"
+        ))
+    };
+    let at = if let Some(d) = t.strip_prefix('+') {
+        now + duration(d).ok_or_else(bad)?
+    } else if let Ok(secs) = t.parse::<f64>() {
+        SystemTime::UNIX_EPOCH + Duration::try_from_secs_f64(secs).map_err(|_| bad())?
+    } else {
+        rfc3339(t).ok_or_else(bad)?
+    };
+    if at < now {
+        return usage(format!(
+            "--start-at {s:?}: that time has passed; give a time in the future"
+        ));
+    }
+    Ok(at)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
+fn rfc3339(t: &str) -> Option<SystemTime> {
+    let (date, rest) = t.split_once(['T', 't', ' '])?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    let zone_at = rest.find(['Z', 'z', '+', '-'])?;
+    let (clock, zone) = rest.split_at(zone_at);
+    let mut c = clock.splitn(3, ':');
+    let (hour, minute) = (
+        c.next()?.parse::<i64>().ok()?,
+        c.next()?.parse::<i64>().ok()?,
+    );
+    let second: f64 = c.next()?.parse().ok()?;
+    let offset = match zone {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = if zone.starts_with('-') { -1 } else { 1 };
+            let (h, m) = zone[1..].split_once(':')?;
+            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)
+        }
+    };
+    let valid = (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 61.0;
+    if !valid || !second.is_finite() || second < 0.0 {
+        return None;
+    }
+    // Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let whole = days * 86_400 + hour * 3600 + minute * 60 - offset;
+    let secs = whole as f64 + second;
+    (secs >= 0.0).then(|| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(secs))
+}
+
 /// `-H 'Name: value'`.
 pub(crate) fn header(h: &str) -> Result<(String, String), UsageError> {
     let Some((name, value)) = h.split_once(':') else {
@@ -417,6 +492,48 @@ mod tests {
         assert_eq!(redact("http://h:80/"), "http://h:80/");
         let e = url("ftp://u:secret@h/x").unwrap_err().0;
         assert!(!e.contains("secret") && e.contains("u:***@h"), "{e}");
+    }
+
+    #[test]
+    fn start_times() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_150_000);
+        let at = |s: &str| {
+            start_at_from(s, now).map(|t| t.duration_since(SystemTime::UNIX_EPOCH).unwrap())
+        };
+        assert_eq!(at("+30s").unwrap(), Duration::from_secs(1_796_150_030));
+        assert_eq!(
+            at("1796150100.5").unwrap(),
+            Duration::from_millis(1_796_150_100_500)
+        );
+        // 2026-12-01T00:00:00Z is 1,796,083,200.
+        assert_eq!(
+            at("2026-12-02T00:00:00Z").unwrap(),
+            Duration::from_secs(1_796_169_600)
+        );
+        assert_eq!(
+            at("2026-12-02T01:30:00.25+01:30").unwrap(),
+            Duration::from_millis(1_796_169_600_250)
+        );
+        assert!(
+            at("2026-12-01T00:00:00Z")
+                .unwrap_err()
+                .0
+                .contains("has passed")
+        );
+        for bad in [
+            "tomorrow",
+            "2026-13-01T00:00:00Z",
+            "2026-12-02T00:00:00",
+            "+soon",
+        ] {
+            assert!(
+                at(bad)
+                    .unwrap_err()
+                    .0
+                    .starts_with(&format!("--start-at {bad:?}: expected a time")),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

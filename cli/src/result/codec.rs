@@ -33,6 +33,43 @@ pub(crate) mod seconds {
     }
 }
 
+/// A second's spread of values as a histogram of two significant digits
+/// in HdrHistogram's compressed V2, base64 (the interval log's form).
+pub(crate) mod spread {
+    use super::*;
+    use volley_core::Spread;
+
+    pub(crate) fn serialize<S: Serializer>(s: &Option<Spread>, ser: S) -> Result<S::Ok, S::Error> {
+        let Some(spread) = s else {
+            return ser.serialize_none();
+        };
+        let mut h = Histogram::<u64>::new_with_bounds(1, volley_core::stats::HIGHEST_US, 2)
+            .map_err(serde::ser::Error::custom)?;
+        for (value, count) in spread.pairs() {
+            h.record_n(value.clamp(1, volley_core::stats::HIGHEST_US), count)
+                .map_err(serde::ser::Error::custom)?;
+        }
+        ser.serialize_str(&encode(&h))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Spread>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let bytes = BASE64
+            .decode(text.trim())
+            .map_err(|e| de::Error::custom(format!("a second's histogram: not base64: {e}")))?;
+        let h: Histogram<u64> = HdrDeserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| {
+                de::Error::custom(format!(
+                    "a second's histogram: not an HdrHistogram V2 encoding: {e}"
+                ))
+            })?;
+        Ok(Some(Spread::of(&h)))
+    }
+}
+
 /// An `f64` rounded to 0.1 when written.
 pub(crate) fn round1<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(crate::format::round(*x, 1))

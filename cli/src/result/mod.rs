@@ -28,8 +28,11 @@ use crate::plan::shard::Shard;
 
 /// The value of the `format` field.
 pub(crate) const FORMAT: &str = "volley-result";
-/// The version of the document this build writes; it reads this one.
-pub(crate) const VERSION: u64 = 1;
+/// The version of the document this build writes: 2 added each second's
+/// histograms to saved results (SPEC §13). It reads 1 and 2.
+pub(crate) const VERSION: u64 = 2;
+/// The oldest version it reads.
+pub(crate) const OLDEST_VERSION: u64 = 1;
 
 /// What was asked for: the document's `run` section.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -333,11 +336,14 @@ impl Connections {
 }
 
 /// One second of the timeline, and its wall-clock start.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Row {
     pub(crate) second: u32,
     pub(crate) completed: u64,
     pub(crate) errors: u64,
+    /// Failed requests of the second (0 in results of format 1).
+    #[serde(default)]
+    pub(crate) failed: u64,
     pub(crate) p50_us: u64,
     pub(crate) p99_us: u64,
     pub(crate) max_us: u64,
@@ -347,15 +353,34 @@ pub(crate) struct Row {
     /// The target rate of this second (SPEC §12); absent for `--rps max`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) target_rps: Option<f64>,
+    /// The second's latencies and service times (saved results, format 2):
+    /// HdrHistogram's compressed V2, base64, as in an interval log.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "codec::spread"
+    )]
+    pub(crate) latency_histogram: Option<volley_core::Spread>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "codec::spread"
+    )]
+    pub(crate) service_histogram: Option<volley_core::Spread>,
 }
 
 impl Row {
-    pub(crate) fn of(r: &Second, wall_start_unix_s: f64, run: &RunInfo) -> Self {
+    /// The row of `r`; with its histograms when `histograms` and it kept any.
+    pub(crate) fn of(r: &Second, wall_start_unix_s: f64, run: &RunInfo, histograms: bool) -> Self {
         let from = f64::from(r.second);
+        let kept = |s: &volley_core::Spread| (histograms && !s.is_empty()).then(|| s.clone());
         Self {
             second: r.second,
             completed: r.completed,
             errors: r.errors,
+            failed: r.failed,
+            latency_histogram: kept(&r.latency),
+            service_histogram: kept(&r.service),
             p50_us: r.p50_us,
             p99_us: r.p99_us,
             max_us: r.max_us,
@@ -371,9 +396,12 @@ impl Row {
             second: self.second,
             completed: self.completed,
             errors: self.errors,
+            failed: self.failed,
             p50_us: self.p50_us,
             p99_us: self.p99_us,
             max_us: self.max_us,
+            latency: self.latency_histogram.clone().unwrap_or_default(),
+            service: self.service_histogram.clone().unwrap_or_default(),
         }
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 use volley_core::Stats;
 
-use super::{Document, FORMAT, Saved, VERSION};
+use super::{Document, FORMAT, OLDEST_VERSION, Saved, VERSION};
 
 /// Unix seconds of `t`, to the millisecond.
 pub(crate) fn unix_seconds(t: SystemTime) -> f64 {
@@ -54,10 +54,10 @@ pub(crate) fn parse(text: &[u8]) -> Result<Saved, String> {
     }
     let header: Header = serde_json::from_slice(text).map_err(|e| format!("{not_saved}: {e}"))?;
     match (header.format.as_deref(), header.version) {
-        (Some(FORMAT), Some(VERSION)) => {}
+        (Some(FORMAT), Some(v)) if (OLDEST_VERSION..=VERSION).contains(&v) => {}
         (Some(FORMAT), Some(v)) => {
             return Err(format!(
-                "format version {v}, but this volley reads version {VERSION} (use the volley that wrote it)"
+                "format version {v}, but this volley reads versions {OLDEST_VERSION} to {VERSION} (use the volley that wrote it)"
             ));
         }
         _ => {
@@ -163,6 +163,7 @@ mod tests {
                 p50_us: 9000,
                 p99_us: 18000,
                 max_us: 18500,
+                ..Second::default()
             },
             Second {
                 second: 1,
@@ -171,6 +172,7 @@ mod tests {
                 p50_us: 9100,
                 p99_us: 18100,
                 max_us: 18501,
+                ..Second::default()
             },
         ];
         let info = RunInfo {
@@ -299,7 +301,8 @@ mod tests {
         let e = |text: &str| parse(text.as_bytes()).unwrap_err();
         assert!(e("not json").starts_with("not a result saved by volley --save"));
         assert!(e("{\"run\": {}}").contains("no \"format\""));
-        assert!(e("{\"format\": \"volley-result\", \"version\": 2}").contains("format version 2"));
+        assert!(e("{\"format\": \"volley-result\", \"version\": 3}").contains("format version 3"));
+        assert!(e("{\"format\": \"volley-result\", \"version\": 2}").contains("missing field"));
         assert!(e("{\"format\": \"volley-result\", \"version\": 1}").contains("missing field"));
         let broken = |edit: &dyn Fn(&mut Value)| {
             let mut v = saved_value();

@@ -421,6 +421,16 @@ fn errors_over_time(bins: &[Bin], span: u32) -> Html {
 /// The classic HDR plot: latency against percentile, the percentile axis
 /// stretched as log10(1 / (1 − p)) so the tail gets the room.
 fn percentile_curve(latency: &Histogram<u64>, service: &Histogram<u64>) -> Html {
+    percentile_curves((latency, "latency"), (service, "service time"))
+}
+
+/// Two latency-by-percentile curves on one chart: `first` solid, with its
+/// usual percentiles named, and `second` dashed.
+pub(super) fn percentile_curves(
+    first: (&Histogram<u64>, &str),
+    second: (&Histogram<u64>, &str),
+) -> Html {
+    let ((latency, first_label), (service, second_label)) = (first, second);
     let id = "chart-percentiles";
     let label = "Latency by percentile";
     if latency.is_empty() {
@@ -474,8 +484,8 @@ fn percentile_curve(latency: &Histogram<u64>, service: &Histogram<u64>) -> Html 
         label,
         &axes,
         &[
-            (BLUE, "latency", Mark::Line),
-            (TEAL, "service time", Mark::Dashed),
+            (BLUE, first_label, Mark::Line),
+            (TEAL, second_label, Mark::Dashed),
         ],
     );
     let poly = |pts: &[(f64, f64)]| -> String {
@@ -586,6 +596,7 @@ mod tests {
                 p50_us: 1_000,
                 p99_us: if second == 7 { 90_000 } else { 5_000 },
                 max_us: 9_000 + u64::from(second),
+                ..Second::default()
             })
             .collect();
         let b = bins(&rows, 3_601);

@@ -12,6 +12,7 @@
 mod axes;
 mod cards;
 mod charts;
+mod compare;
 mod find;
 pub(crate) mod writer;
 
@@ -28,6 +29,7 @@ const RED: &str = "#dc2626";
 const GREEN: &str = "#15803d";
 const INK: &str = "#0f172a";
 
+pub(crate) use compare::compare_page;
 pub(crate) use find::find_page;
 
 /// The start of every page, up to `<main>`.
@@ -385,6 +387,7 @@ mod tests {
                 p50_us: 1_000 + u64::from(second) * 100,
                 p99_us: 3_000,
                 max_us: 9_000,
+                ..Second::default()
             });
         }
         for i in 0..300u64 {
