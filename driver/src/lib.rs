@@ -21,6 +21,7 @@ mod endpoint;
 mod error;
 mod event_loop;
 mod limits;
+mod published;
 mod read;
 mod sleep;
 mod socket;
@@ -38,6 +39,7 @@ pub use control::{Control, LiveSnapshot};
 pub use endpoint::Endpoint;
 pub use error::SetupError;
 pub use limits::ensure_fd_limit;
+pub use published::{RECENT_ROWS, STATUS_CODES, Snapshot};
 pub use tls::{Tls, TlsOptions, TlsSetupError};
 use volley_core::{Config, Engine, RequestRecord, RequestTemplate, Stats};
 
