@@ -189,6 +189,23 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub(crate) log: Option<String>,
 
+    /// Serve Prometheus metrics at http://ADDR/metrics while the run goes
+    /// and --metrics-linger after it: requests by outcome, status and error
+    /// kind, bytes, connections, rates, latency histograms. ADDR is IP:PORT,
+    /// localhost:PORT or :PORT (every interface); port 0 picks a free one.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) metrics_listen: Option<String>,
+
+    /// How long the final metrics stay served after the report (Ctrl-C
+    /// ends the wait).
+    #[arg(
+        long,
+        value_name = "DUR",
+        default_value = "15s",
+        requires = "metrics_listen"
+    )]
+    pub(crate) metrics_linger: String,
+
     /// Report format on stdout.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
     pub(crate) output: OutputFormat,

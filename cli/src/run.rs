@@ -1,9 +1,10 @@
 //! The run stage: a plan handed to the driver, with what runs beside it
-//! (Ctrl-C, the progress line, the `--log` writer), ending in the run's
-//! description and statistics.
+//! (Ctrl-C, the progress line, the `--log` writer, the live views), ending
+//! in the run's description and statistics.
 
 use std::io::{self, IsTerminal};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use anyhow::Context;
@@ -11,9 +12,14 @@ use volley_core::Stats;
 use volley_driver::{Control, RunPlan};
 
 use crate::error::UsageError;
+use crate::live::metrics::{self, MetricsServer};
 use crate::live::{log::RequestLog, progress::Progress};
 use crate::plan::Plan;
 use crate::result::{RunInfo, saved};
+
+/// Ctrl-Cs so far, for waits after the run (the run's own stop is the
+/// control's level).
+static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 
 /// A run that happened.
 pub(crate) struct Finished {
@@ -21,6 +27,20 @@ pub(crate) struct Finished {
     pub(crate) stats: Stats,
     /// The wall-clock time of `t0`, Unix seconds.
     pub(crate) wall_start_unix_s: f64,
+    /// The metrics endpoint, serving the final values until it lingers
+    /// out.
+    metrics: Option<MetricsServer>,
+}
+
+impl Finished {
+    /// After the report: keeps the final metrics scrapable for
+    /// `--metrics-linger`, unless Ctrl-C comes first.
+    pub(crate) fn linger(&self) {
+        if let Some(m) = &self.metrics {
+            let seen = INTERRUPTS.load(Ordering::Relaxed);
+            m.linger(|| INTERRUPTS.load(Ordering::Relaxed) != seen);
+        }
+    }
 }
 
 /// Runs `plan` to its end, its connections going to `endpoint`.
@@ -30,7 +50,10 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
     {
         let control = Arc::clone(&control);
         // A second Ctrl-C stops waiting for in-flight requests.
-        let _ = ctrlc::set_handler(move || control.stop());
+        let _ = ctrlc::set_handler(move || {
+            INTERRUPTS.fetch_add(1, Ordering::Relaxed);
+            control.stop();
+        });
     }
     let info = RunInfo {
         method: plan.method.clone(),
@@ -45,6 +68,29 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
         insecure: plan.insecure,
         shard: plan.shard,
     };
+    // Before any connection: an address that cannot be had stops the run
+    // with nothing sent.
+    let metrics = match plan.watch.metrics {
+        Some(m) => {
+            let labels = metrics::Labels {
+                shard: plan
+                    .shard
+                    .map_or("0/1".into(), |s| format!("{}/{}", s.index, s.count)),
+                target: plan.target_name(),
+                rps: plan.target_rps(),
+                ramp_up: plan.config.ramp_up,
+                duration: plan.config.duration,
+            };
+            let server = MetricsServer::start(m.addr, m.linger, Arc::clone(&control), labels)
+                .with_context(|| format!("--metrics-listen {}: cannot listen there", m.addr))?;
+            eprintln!("volley: metrics at http://{}/metrics", server.addr());
+            Some(server)
+        }
+        None => None,
+    };
+    if plan.watch.any() {
+        control.watch();
+    }
     let progress = (!plan.quiet && io::stderr().is_terminal())
         .then(|| Progress::start(Arc::clone(&control), plan.config.duration));
     let log = match &plan.log {
@@ -76,9 +122,13 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
         // Every connection would fail the same way: one line, not a report.
         anyhow::bail!("{reason}");
     }
+    if let Some(m) = &metrics {
+        m.finish(&stats);
+    }
     Ok(Finished {
         info,
         stats,
         wall_start_unix_s: saved::unix_seconds(wall_start),
+        metrics,
     })
 }

@@ -3,6 +3,7 @@
 //! refusal is one line naming the flag, the value and what is accepted
 //! (exit code 2).
 
+pub(crate) mod live;
 pub(crate) mod parse;
 pub(crate) mod shard;
 pub(crate) mod threshold;
@@ -41,6 +42,8 @@ pub(crate) struct Plan {
     pub(crate) report: Report,
     /// Where connections go, when not to the URL's host.
     pub(crate) reach: Reach,
+    /// The live views: metrics endpoint, `--live` lines, `--tui`.
+    pub(crate) watch: live::Watch,
 }
 
 /// `--connect-to`, `--unix-socket` and `--local-addr` (SPEC §9).
@@ -80,6 +83,12 @@ impl Report {
 }
 
 impl Plan {
+    /// The name of the run's request in live views: `METHOD path` (as SPEC
+    /// §10 names a target without a name).
+    pub(crate) fn target_name(&self) -> String {
+        format!("{} {}", self.method, self.target.path)
+    }
+
     /// The arrival rate this process is asked for: `--rps`, divided by N
     /// for a shard. `None` for `--rps max`.
     pub(crate) fn target_rps(&self) -> Option<f64> {
@@ -220,6 +229,7 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
             .map(|a| parse::local_addr(a))
             .collect::<Result<_, _>>()?,
     };
+    let watch = live::build(args)?;
     let report = Report::build(
         args.output,
         &args.thresholds,
@@ -242,6 +252,7 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
         shard,
         report,
         reach,
+        watch,
     })
 }
 
