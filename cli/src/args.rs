@@ -206,9 +206,16 @@ pub(crate) struct RunArgs {
     )]
     pub(crate) metrics_linger: String,
 
-    /// Report format on stdout.
-    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
-    pub(crate) output: OutputFormat,
+    /// Append one JSON line per second of the run to PATH (- for stdout,
+    /// with the report going to --save or --html instead): that second's
+    /// completed, errors, p50, p99 and max, and the counts so far; a last
+    /// line with "final": true holds the report's counts.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) live: Option<String>,
+
+    /// Report format on stdout [default: text]
+    #[arg(long, short = 'o', value_enum)]
+    pub(crate) output: Option<OutputFormat>,
 
     /// No live progress line.
     #[arg(long, short = 'q')]
@@ -222,6 +229,16 @@ pub(crate) enum OutputFormat {
     Text,
     /// One JSON object with stable field names.
     Json,
+}
+
+impl OutputFormat {
+    /// As written on the command line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Json => "json",
+        }
+    }
 }
 
 /// Options of `volley merge`.

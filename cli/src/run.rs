@@ -12,9 +12,11 @@ use volley_core::Stats;
 use volley_driver::{Control, RunPlan};
 
 use crate::error::UsageError;
+use crate::live::lines::LiveLines;
 use crate::live::metrics::{self, MetricsServer};
 use crate::live::{log::RequestLog, progress::Progress};
 use crate::plan::Plan;
+use crate::plan::live::LiveTo;
 use crate::result::{RunInfo, saved};
 
 /// Ctrl-Cs so far, for waits after the run (the run's own stop is the
@@ -40,6 +42,14 @@ impl Finished {
             let seen = INTERRUPTS.load(Ordering::Relaxed);
             m.linger(|| INTERRUPTS.load(Ordering::Relaxed) != seen);
         }
+    }
+}
+
+/// `--live`'s argument, for messages.
+fn live_name(to: &LiveTo) -> &str {
+    match to {
+        LiveTo::Stdout => "-",
+        LiveTo::File(path) => path.to_str().unwrap_or("PATH"),
     }
 }
 
@@ -110,8 +120,31 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
     // t0's wall-clock time for the result: read once, here; t0 itself
     // comes later by the time the users take to connect.
     let wall_start = SystemTime::now();
+    let live = match &plan.watch.live {
+        Some(to) => Some(
+            LiveLines::start(
+                to,
+                Arc::clone(&control),
+                saved::unix_seconds(wall_start),
+                plan.config.duration,
+            )
+            .map_err(|e| UsageError(format!("--live {}: cannot create it: {e}", live_name(to))))?,
+        ),
+        None => None,
+    };
     let stats = volley_driver::run(run_plan, Arc::clone(&control)).context("the run failed")?;
     drop(progress);
+    if let Some(live) = live {
+        match live.finish(&stats) {
+            // A reader of the lines that went away takes nothing else with it.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            Err(e) => eprintln!(
+                "volley: --live {}: writing failed: {e}",
+                plan.watch.live.as_ref().map_or("", live_name)
+            ),
+            Ok(()) => {}
+        }
+    }
     if let (Some(log), Some(path)) = (log, &plan.log) {
         // The report still comes; the log's failure is said on stderr.
         if let Err(e) = log.finish() {

@@ -493,3 +493,171 @@ fn prometheus_scrapes_the_report_s_counts() {
     v.interrupt();
     assert_eq!(v.wait(Duration::from_secs(5)).code(), Some(0));
 }
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// A test's own scratch file.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("volley-live-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// The `--live` file is read as it is written: every line parses, each
+/// second's line comes within 1.5 s of that second's end, the rows are the
+/// report's timeline, and the last line's counts are the report's.
+#[test]
+fn live_lines_follow_the_run_and_end_with_the_report() {
+    let server = target();
+    let path = scratch("follow.jsonl");
+    let _ = std::fs::remove_file(&path);
+    let mut v = Running::start(&[
+        &format!("http://{}/", server.addr()),
+        "--rps",
+        "200",
+        "-c",
+        "5",
+        "-d",
+        "4",
+        "-q",
+        "-o",
+        "json",
+        "--live",
+        path.to_str().unwrap(),
+    ]);
+    // (line, when it was read, Unix seconds)
+    let mut lines: Vec<(serde_json::Value, f64)> = Vec::new();
+    let mut pending = String::new();
+    let mut read = 0;
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let exited = v.child.try_wait().unwrap().is_some();
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        pending.push_str(&String::from_utf8_lossy(&bytes[read.min(bytes.len())..]));
+        read = bytes.len();
+        while let Some(at) = pending.find('\n') {
+            let line: String = pending.drain(..=at).collect();
+            let value = serde_json::from_str(line.trim_end())
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            lines.push((value, unix_now()));
+        }
+        if exited {
+            break;
+        }
+        assert!(Instant::now() < end, "the run did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(pending.is_empty(), "a line without its newline: {pending}");
+    let json = report(&v.stdout_until("}", Duration::from_secs(5)));
+    let rows: Vec<&serde_json::Value> = lines
+        .iter()
+        .map(|(l, _)| l)
+        .filter(|l| l.get("second").is_some())
+        .collect();
+    let seconds: Vec<u64> = rows.iter().map(|r| r["second"].as_u64().unwrap()).collect();
+    assert_eq!(seconds, (0..seconds.len() as u64).collect::<Vec<_>>());
+    assert!(seconds.len() >= 4, "{seconds:?}");
+    for (line, at) in &lines {
+        if let Some(unix_s) = line["unix_s"].as_f64() {
+            let late = at - (unix_s + 1.0);
+            assert!(
+                late < 1.5,
+                "second {} came {late:.2}s after its end",
+                line["second"]
+            );
+        }
+    }
+    let timeline: Vec<_> = json["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["second"].clone(),
+                r["completed"].clone(),
+                r["p99_us"].clone(),
+            )
+        })
+        .collect();
+    let from_lines: Vec<_> = rows
+        .iter()
+        .filter(|r| r["completed"] != 0 || r["errors"] != 0)
+        .map(|r| {
+            (
+                r["second"].clone(),
+                r["completed"].clone(),
+                r["p99_us"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(from_lines, timeline);
+    let (last, _) = lines.last().unwrap();
+    assert_eq!(last["final"], true, "{last}");
+    for section in ["status", "errors", "bytes"] {
+        assert_eq!(last["total"][section], json[section], "{section}");
+    }
+    assert_eq!(last["total"]["requests"], json["requests"]);
+    assert!(
+        lines[..lines.len() - 1]
+            .iter()
+            .all(|(l, _)| l.get("final").is_none())
+    );
+    // During the run the counts grow and are never more than at the end.
+    let completed: Vec<u64> = rows
+        .iter()
+        .map(|r| r["total"]["requests"]["completed"].as_u64().unwrap())
+        .collect();
+    assert!(completed.windows(2).all(|w| w[0] <= w[1]), "{completed:?}");
+    assert!(*completed.last().unwrap() <= json["requests"]["completed"].as_u64().unwrap());
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn live_lines_on_stdout_need_the_report_in_a_file() {
+    let server = target();
+    let url = format!("http://{}/", server.addr());
+    let saved = scratch("stdout.json");
+    let base = [url.as_str(), "--rps", "100", "-c", "2", "-d", "2", "-q"];
+    let refused = |extra: &[&str], says: &str| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let out = volley(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{err}");
+    };
+    refused(&["--live", "-"], "--save PATH or --html PATH");
+    refused(
+        &[
+            "--live",
+            "-",
+            "--save",
+            saved.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        "-o json",
+    );
+    refused(&["--live", "/no/such/dir/live.jsonl"], "does not exist");
+
+    let mut args = base.to_vec();
+    args.extend_from_slice(&["--live", "-", "--save", saved.to_str().unwrap()]);
+    let out = volley(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines.len() >= 3, "{lines:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    let last = lines.last().unwrap();
+    assert_eq!(last["final"], true);
+    assert_eq!(last["total"]["requests"], doc["requests"]);
+    let _ = std::fs::remove_file(&saved);
+}

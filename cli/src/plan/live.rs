@@ -1,7 +1,8 @@
-//! `--metrics-listen` and `--metrics-linger` (SPEC §15): how the run is
-//! watched while it goes.
+//! `--metrics-listen`, `--metrics-linger` and `--live` (SPEC §15): how the
+//! run is watched while it goes.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::args::RunArgs;
@@ -12,6 +13,7 @@ use crate::plan::parse;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Watch {
     pub(crate) metrics: Option<Metrics>,
+    pub(crate) live: Option<LiveTo>,
 }
 
 /// `--metrics-listen` and `--metrics-linger`.
@@ -21,10 +23,22 @@ pub(crate) struct Metrics {
     pub(crate) linger: Duration,
 }
 
+/// Where `--live` lines go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum LiveTo {
+    Stdout,
+    File(PathBuf),
+}
+
 impl Watch {
     /// Whether any view reads the loops' snapshots.
     pub(crate) fn any(&self) -> bool {
-        self.metrics.is_some()
+        self.metrics.is_some() || self.live.is_some()
+    }
+
+    /// Whether the `--live` lines take stdout (so the report does not).
+    pub(crate) fn takes_stdout(&self) -> bool {
+        self.live == Some(LiveTo::Stdout)
     }
 }
 
@@ -37,7 +51,27 @@ pub(crate) fn build(args: &RunArgs) -> Result<Watch, UsageError> {
         }),
         None => None,
     };
-    Ok(Watch { metrics })
+    let live = match args.live.as_deref() {
+        None => None,
+        Some("-") => {
+            if args.save.is_none() && args.html.is_none() {
+                return usage(
+                    "--live -: the report goes to stdout too; write it to a file with --save PATH \
+                     or --html PATH, or give --live a file name such as live.jsonl",
+                );
+            }
+            if let Some(format) = args.output {
+                return usage(format!(
+                    "--live - with -o {}: stdout carries the live lines, and the report goes to \
+                     --save or --html; drop -o, or give --live a file name",
+                    format.name()
+                ));
+            }
+            Some(LiveTo::Stdout)
+        }
+        Some(path) => Some(LiveTo::File(parse::output_path("--live", path)?)),
+    };
+    Ok(Watch { metrics, live })
 }
 
 /// `--metrics-listen ADDR`: `IP:PORT`, `[IPv6]:PORT`, `localhost:PORT`, or

@@ -57,7 +57,9 @@ pub(crate) struct Reach {
 /// What to do with a result, a run's or a merge's.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Report {
-    pub(crate) output: OutputFormat,
+    /// The report's format on stdout; `None` when stdout carries the
+    /// `--live` lines instead.
+    pub(crate) output: Option<OutputFormat>,
     /// `--threshold` rules.
     pub(crate) thresholds: Vec<Rule>,
     /// `--save PATH`.
@@ -68,7 +70,7 @@ pub(crate) struct Report {
 
 impl Report {
     fn build(
-        output: OutputFormat,
+        output: Option<OutputFormat>,
         thresholds: &[String],
         save: Option<&str>,
         html: Option<&str>,
@@ -230,8 +232,9 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
             .collect::<Result<_, _>>()?,
     };
     let watch = live::build(args)?;
+    let output = (!watch.takes_stdout()).then(|| args.output.unwrap_or_default());
     let report = Report::build(
-        args.output,
+        output,
         &args.thresholds,
         args.save.as_deref(),
         args.html.as_deref(),
@@ -269,7 +272,7 @@ fn unix_socket(path: &str) -> Result<PathBuf, UsageError> {
 /// Validates the options of `volley merge`.
 pub(crate) fn merge(args: &MergeArgs) -> Result<Report, UsageError> {
     Report::build(
-        args.output,
+        Some(args.output),
         &args.thresholds,
         args.save.as_deref(),
         args.html.as_deref(),
