@@ -213,6 +213,13 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub(crate) live: Option<String>,
 
+    /// A full-screen live view on the terminal instead of the progress
+    /// line: rates, latency p50/p99 over time, status and error mix,
+    /// requests in flight. q or Ctrl-C ends the run as Ctrl-C does; the
+    /// report follows.
+    #[arg(long, conflicts_with = "quiet")]
+    pub(crate) tui: bool,
+
     /// Report format on stdout [default: text]
     #[arg(long, short = 'o', value_enum)]
     pub(crate) output: Option<OutputFormat>,

@@ -12,8 +12,10 @@ use volley_core::Stats;
 use volley_driver::{Control, RunPlan};
 
 use crate::error::UsageError;
+use crate::live::Schedule;
 use crate::live::lines::LiveLines;
 use crate::live::metrics::{self, MetricsServer};
+use crate::live::tui::{self, Tui};
 use crate::live::{log::RequestLog, progress::Progress};
 use crate::plan::Plan;
 use crate::plan::live::LiveTo;
@@ -78,6 +80,11 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
         insecure: plan.insecure,
         shard: plan.shard,
     };
+    let schedule = Schedule {
+        rps: plan.target_rps(),
+        ramp_up: plan.config.ramp_up,
+        duration: plan.config.duration,
+    };
     // Before any connection: an address that cannot be had stops the run
     // with nothing sent.
     let metrics = match plan.watch.metrics {
@@ -87,9 +94,7 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
                     .shard
                     .map_or("0/1".into(), |s| format!("{}/{}", s.index, s.count)),
                 target: plan.target_name(),
-                rps: plan.target_rps(),
-                ramp_up: plan.config.ramp_up,
-                duration: plan.config.duration,
+                schedule,
             };
             let server = MetricsServer::start(m.addr, m.linger, Arc::clone(&control), labels)
                 .with_context(|| format!("--metrics-listen {}: cannot listen there", m.addr))?;
@@ -101,7 +106,19 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
     if plan.watch.any() {
         control.watch();
     }
-    let progress = (!plan.quiet && io::stderr().is_terminal())
+    // The full-screen view replaces the progress line.
+    let tui = if plan.watch.tui {
+        let about = tui::About {
+            request: format!("{} {}", info.method, info.url),
+            users: info.users,
+            threads: info.threads,
+            schedule,
+        };
+        Some(Tui::start(Arc::clone(&control), about).context("--tui: cannot take the terminal")?)
+    } else {
+        None
+    };
+    let progress = (!plan.quiet && tui.is_none() && io::stderr().is_terminal())
         .then(|| Progress::start(Arc::clone(&control), plan.config.duration));
     let log = match &plan.log {
         Some(path) => Some(
@@ -126,7 +143,7 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
                 to,
                 Arc::clone(&control),
                 saved::unix_seconds(wall_start),
-                plan.config.duration,
+                schedule,
             )
             .map_err(|e| UsageError(format!("--live {}: cannot create it: {e}", live_name(to))))?,
         ),
@@ -134,6 +151,12 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
     };
     let stats = volley_driver::run(run_plan, Arc::clone(&control)).context("the run failed")?;
     drop(progress);
+    // The screen is given back before anything else is said.
+    if let Some(tui) = tui {
+        if let Err(e) = tui.finish() {
+            eprintln!("volley: --tui: {e}");
+        }
+    }
     if let Some(live) = live {
         match live.finish(&stats) {
             // A reader of the lines that went away takes nothing else with it.

@@ -661,3 +661,141 @@ fn live_lines_on_stdout_need_the_report_in_a_file() {
     assert_eq!(last["total"]["requests"], doc["requests"]);
     let _ = std::fs::remove_file(&saved);
 }
+
+#[test]
+fn tui_needs_a_terminal() {
+    for extra in [&["--tui"][..], &["--tui", "-q"]] {
+        let mut args = vec!["http://127.0.0.1:1/", "--rps", "10", "-c", "1", "-d", "1"];
+        args.extend_from_slice(extra);
+        let out = volley(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("--tui"), "{err}");
+    }
+}
+
+const TMUX: &str = "/usr/bin/tmux";
+
+/// A tmux server of this test's own (its own socket), with one window of
+/// `cols` × `rows`; killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(cols: u16, rows: u16) -> Self {
+        assert!(
+            Path::new(TMUX).exists(),
+            "{TMUX} is missing: apt-get install tmux"
+        );
+        let t = Self {
+            socket: format!("volley-test-{}", std::process::id()),
+        };
+        t.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "volley",
+            "-x",
+            &cols.to_string(),
+            "-y",
+            &rows.to_string(),
+            "env PS1='tui-test$ ' TERM=xterm-256color bash --norc --noprofile",
+        ]);
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new(TMUX)
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{TMUX}: {e}"));
+        assert!(out.status.success(), "tmux {args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "volley"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    /// The screen, with the scrollback, as text.
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-t", "volley", "-p", "-S", "-300"])
+    }
+
+    /// Waits until the screen shows every one of `texts`, at most `limit`.
+    fn wait_for(&self, texts: &[&str], limit: Duration) -> String {
+        let end = Instant::now() + limit;
+        loop {
+            let screen = self.screen();
+            if texts.iter().all(|t| screen.contains(t)) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < end,
+                "the screen did not show {texts:?} within {limit:?}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new(TMUX)
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+/// In a real terminal (tmux): the view shows the rate, the p99 and the
+/// status mix; `q` ends the run, the report follows, and the terminal is
+/// back in its normal mode.
+#[test]
+#[ignore = "needs tmux (apt-get install tmux); CI installs it and runs it"]
+fn tui_in_a_terminal_shows_the_run_and_q_ends_it() {
+    let server = target();
+    let tmux = Tmux::start(110, 40);
+    tmux.wait_for(&["tui-test$"], Duration::from_secs(10));
+    let command = format!(
+        "{} http://{}/ --rps 300 -c 10 -d 60 --tui; echo EXIT=$?",
+        volley_bin().display(),
+        server.addr()
+    );
+    tmux.keys(&[&command, "Enter"]);
+    let live = tmux.wait_for(
+        &[
+            "running",
+            "target 300 req/s",
+            "achieved 300 req/s last second",
+            "p99 ",
+            "200 OK",
+            "503 Service Unavailable",
+            "latency p50 / p99",
+        ],
+        Duration::from_secs(20),
+    );
+    eprintln!("the live view:\n{live}");
+    tmux.keys(&["q"]);
+    let after = tmux.wait_for(&["EXIT=0"], Duration::from_secs(15));
+    for part in ["Requests", "scheduled", "Status codes", "200 OK"] {
+        assert!(after.contains(part), "{part:?} not in the report:\n{after}");
+    }
+    assert!(
+        !after.contains("latency p50 / p99"),
+        "the view is still on the screen:\n{after}"
+    );
+    tmux.keys(&["stty -a; echo STTY-DONE", "Enter"]);
+    let stty = tmux.wait_for(&["STTY-DONE\n"], Duration::from_secs(10));
+    let modes: Vec<&str> = stty.split_whitespace().collect();
+    for mode in ["icanon", "echo", "isig"] {
+        assert!(
+            modes.contains(&mode),
+            "{mode} is off after the view:\n{stty}"
+        );
+    }
+}

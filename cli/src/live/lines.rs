@@ -19,6 +19,7 @@ use serde::Serialize;
 use volley_core::{ErrorKind, Second, Stats};
 use volley_driver::{Control, Snapshot};
 
+use super::Schedule;
 use crate::plan::live::LiveTo;
 use crate::result::{Bytes, Requests, Row, Statuses, codec};
 
@@ -76,8 +77,8 @@ struct Connections {
 }
 
 impl Total {
-    fn running(s: &Snapshot, duration: Duration) -> Self {
-        let window = s.elapsed.min(duration);
+    fn running(s: &Snapshot, schedule: &Schedule) -> Self {
+        let window = s.elapsed.min(schedule.duration);
         Self {
             requests: Counts {
                 scheduled: None,
@@ -86,11 +87,7 @@ impl Total {
                 failed: s.failed,
                 unfinished: s.unfinished,
                 unsent: s.unsent,
-                achieved_rps: if window.is_zero() {
-                    0.0
-                } else {
-                    s.completed as f64 / window.as_secs_f64()
-                },
+                achieved_rps: schedule.achieved(s.completed, s.elapsed),
                 window,
             },
             status: Statuses(s.statuses().collect()),
@@ -135,7 +132,7 @@ struct Writer {
     /// The next second to write.
     next: u32,
     wall_start_unix_s: f64,
-    duration: Duration,
+    schedule: Schedule,
     /// The first failed write; no line is written after it.
     failed: Option<io::Error>,
 }
@@ -183,7 +180,7 @@ impl Writer {
                 row,
                 s.elapsed,
                 s.in_flight,
-                Total::running(s, self.duration),
+                Total::running(s, &self.schedule),
             );
             self.next += 1;
         }
@@ -225,13 +222,12 @@ pub(crate) struct LiveLines {
 
 impl LiveLines {
     /// Opens `to` (a file is created, or truncated) and starts following
-    /// the loops' snapshots, for a run that started at `wall_start_unix_s`
-    /// and sends for `duration`.
+    /// the loops' snapshots, for a run that started at `wall_start_unix_s`.
     pub(crate) fn start(
         to: &LiveTo,
         control: Arc<Control>,
         wall_start_unix_s: f64,
-        duration: Duration,
+        schedule: Schedule,
     ) -> io::Result<Self> {
         let out: Box<dyn Write + Send> = match to {
             LiveTo::Stdout => Box::new(io::stdout()),
@@ -241,7 +237,7 @@ impl LiveLines {
             out,
             next: 0,
             wall_start_unix_s,
-            duration,
+            schedule,
             failed: None,
         };
         let stop = Arc::new(AtomicBool::new(false));
@@ -309,7 +305,11 @@ mod tests {
             out: Box::new(buf.clone()),
             next: 0,
             wall_start_unix_s: 1_000.5,
-            duration: Duration::from_secs(4),
+            schedule: Schedule {
+                rps: Some(10.0),
+                ramp_up: Duration::ZERO,
+                duration: Duration::from_secs(4),
+            },
             failed: None,
         };
         let mut s = Snapshot {

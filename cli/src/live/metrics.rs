@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use volley_core::Stats;
 use volley_driver::{Control, Snapshot};
 
+use super::Schedule;
 use super::exposition::{self, View};
 
 /// The longest request head read; a scrape's is a few hundred bytes.
@@ -32,22 +33,7 @@ pub(crate) struct Labels {
     pub(crate) shard: String,
     /// The request's name, `METHOD path`.
     pub(crate) target: String,
-    /// This process's `--rps`; `None` for `max`.
-    pub(crate) rps: Option<f64>,
-    pub(crate) ramp_up: Duration,
-    pub(crate) duration: Duration,
-}
-
-impl Labels {
-    /// The rate the schedule asks for `elapsed` after the start.
-    fn target_at(&self, elapsed: Duration) -> Option<f64> {
-        let rps = self.rps?;
-        Some(if elapsed < self.ramp_up {
-            rps * elapsed.as_secs_f64() / self.ramp_up.as_secs_f64()
-        } else {
-            rps
-        })
-    }
+    pub(crate) schedule: Schedule,
 }
 
 struct Shared {
@@ -67,16 +53,11 @@ impl Shared {
             .clone();
         let l = &self.labels;
         let (snapshot, achieved_rps, target_rps) = match last {
-            Some((s, achieved)) => (s, achieved, l.rps),
+            Some((s, achieved)) => (s, achieved, l.schedule.rps),
             None => {
                 let s = self.control.published();
-                let window = s.elapsed.min(l.duration).as_secs_f64();
-                let achieved = if window > 0.0 {
-                    s.completed as f64 / window
-                } else {
-                    0.0
-                };
-                let target = l.target_at(s.elapsed);
+                let achieved = l.schedule.achieved(s.completed, s.elapsed);
+                let target = l.schedule.target_at(s.elapsed);
                 (s, achieved, target)
             }
         };
@@ -323,30 +304,16 @@ mod tests {
     }
 
     #[test]
-    fn the_target_rate_follows_the_ramp() {
-        let l = Labels {
-            shard: "0/1".into(),
-            target: "GET /".into(),
-            rps: Some(1000.0),
-            ramp_up: Duration::from_secs(2),
-            duration: Duration::from_secs(10),
-        };
-        assert_eq!(l.target_at(Duration::ZERO), Some(0.0));
-        assert_eq!(l.target_at(Duration::from_secs(1)), Some(500.0));
-        assert_eq!(l.target_at(Duration::from_secs(5)), Some(1000.0));
-        let max = Labels { rps: None, ..l };
-        assert_eq!(max.target_at(Duration::from_secs(5)), None);
-    }
-
-    #[test]
     fn serves_the_metrics_and_nothing_else() {
         let control = Arc::new(Control::new(1));
         let labels = Labels {
             shard: "0/1".into(),
             target: "GET /".into(),
-            rps: Some(10.0),
-            ramp_up: Duration::ZERO,
-            duration: Duration::from_secs(1),
+            schedule: Schedule {
+                rps: Some(10.0),
+                ramp_up: Duration::ZERO,
+                duration: Duration::from_secs(1),
+            },
         };
         let server = MetricsServer::start(
             "127.0.0.1:0".parse().unwrap(),

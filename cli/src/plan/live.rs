@@ -1,6 +1,7 @@
-//! `--metrics-listen`, `--metrics-linger` and `--live` (SPEC §15): how the
-//! run is watched while it goes.
+//! `--metrics-listen`, `--metrics-linger`, `--live` and `--tui` (SPEC §15):
+//! how the run is watched while it goes.
 
+use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,6 +15,8 @@ use crate::plan::parse;
 pub(crate) struct Watch {
     pub(crate) metrics: Option<Metrics>,
     pub(crate) live: Option<LiveTo>,
+    /// `--tui`: the full-screen view on stderr, a terminal.
+    pub(crate) tui: bool,
 }
 
 /// `--metrics-listen` and `--metrics-linger`.
@@ -33,7 +36,7 @@ pub(crate) enum LiveTo {
 impl Watch {
     /// Whether any view reads the loops' snapshots.
     pub(crate) fn any(&self) -> bool {
-        self.metrics.is_some() || self.live.is_some()
+        self.metrics.is_some() || self.live.is_some() || self.tui
     }
 
     /// Whether the `--live` lines take stdout (so the report does not).
@@ -71,7 +74,19 @@ pub(crate) fn build(args: &RunArgs) -> Result<Watch, UsageError> {
         }
         Some(path) => Some(LiveTo::File(parse::output_path("--live", path)?)),
     };
-    Ok(Watch { metrics, live })
+    // The view draws where the progress line would be, and stdout keeps
+    // the report.
+    if args.tui && !std::io::stderr().is_terminal() {
+        return usage(
+            "--tui needs a terminal, and stderr is not one; drop --tui, or follow the run with \
+             --live PATH or --metrics-listen ADDR",
+        );
+    }
+    Ok(Watch {
+        metrics,
+        live,
+        tui: args.tui,
+    })
 }
 
 /// `--metrics-listen ADDR`: `IP:PORT`, `[IPv6]:PORT`, `localhost:PORT`, or
