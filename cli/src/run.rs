@@ -55,6 +55,39 @@ fn live_name(to: &LiveTo) -> &str {
     }
 }
 
+/// The metrics endpoint of `--metrics-listen`, listening.
+fn start_metrics(
+    plan: &Plan,
+    control: &Arc<Control>,
+    schedule: Schedule,
+) -> anyhow::Result<Option<MetricsServer>> {
+    let Some(m) = plan.watch.metrics else {
+        return Ok(None);
+    };
+    let labels = metrics::Labels {
+        shard: plan
+            .shard
+            .map_or("0/1".into(), |s| format!("{}/{}", s.index, s.count)),
+        target: plan.target_name(),
+        schedule,
+    };
+    let server = MetricsServer::start(m.addr, m.linger, Arc::clone(control), labels)
+        .with_context(|| format!("--metrics-listen {}: cannot listen there", m.addr))?;
+    eprintln!("volley: metrics at http://{}/metrics", server.addr());
+    Ok(Some(server))
+}
+
+/// The `--tui` view, on the terminal.
+fn start_tui(info: &RunInfo, control: &Arc<Control>, schedule: Schedule) -> anyhow::Result<Tui> {
+    let about = tui::About {
+        request: format!("{} {}", info.method, info.url),
+        users: info.users,
+        threads: info.threads,
+        schedule,
+    };
+    Tui::start(Arc::clone(control), about).context("--tui: cannot take the terminal")
+}
+
 /// Runs `plan` to its end, its connections going to `endpoint`.
 pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow::Result<Finished> {
     let engines = plan.config.split(plan.threads);
@@ -87,39 +120,10 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
     };
     // Before any connection: an address that cannot be had stops the run
     // with nothing sent.
-    let metrics = match plan.watch.metrics {
-        Some(m) => {
-            let labels = metrics::Labels {
-                shard: plan
-                    .shard
-                    .map_or("0/1".into(), |s| format!("{}/{}", s.index, s.count)),
-                target: plan.target_name(),
-                schedule,
-            };
-            let server = MetricsServer::start(m.addr, m.linger, Arc::clone(&control), labels)
-                .with_context(|| format!("--metrics-listen {}: cannot listen there", m.addr))?;
-            eprintln!("volley: metrics at http://{}/metrics", server.addr());
-            Some(server)
-        }
-        None => None,
-    };
+    let metrics = start_metrics(plan, &control, schedule)?;
     if plan.watch.any() {
         control.watch();
     }
-    // The full-screen view replaces the progress line.
-    let tui = if plan.watch.tui {
-        let about = tui::About {
-            request: format!("{} {}", info.method, info.url),
-            users: info.users,
-            threads: info.threads,
-            schedule,
-        };
-        Some(Tui::start(Arc::clone(&control), about).context("--tui: cannot take the terminal")?)
-    } else {
-        None
-    };
-    let progress = (!plan.quiet && tui.is_none() && io::stderr().is_terminal())
-        .then(|| Progress::start(Arc::clone(&control), plan.config.duration));
     let log = match &plan.log {
         Some(path) => Some(
             RequestLog::create(path)
@@ -149,6 +153,14 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
         ),
         None => None,
     };
+    // The full-screen view replaces the progress line.
+    let tui = if plan.watch.tui {
+        Some(start_tui(&info, &control, schedule)?)
+    } else {
+        None
+    };
+    let progress = (!plan.quiet && tui.is_none() && io::stderr().is_terminal())
+        .then(|| Progress::start(Arc::clone(&control), plan.config.duration));
     let stats = volley_driver::run(run_plan, Arc::clone(&control)).context("the run failed")?;
     drop(progress);
     // The screen is given back before anything else is said.

@@ -454,8 +454,8 @@ impl EventLoop {
             .handle_error(ConnId(id), now, failure.kind(), failure);
     }
 
-    /// Copies the live counters for the progress line and passes finished
-    /// requests to the log.
+    /// Copies the live counters for the progress line, passes finished
+    /// requests to the log and, when someone watches, publishes a snapshot.
     fn publish(&mut self) {
         if let Some(log) = &mut self.log {
             log.take(&mut self.engine);

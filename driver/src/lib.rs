@@ -13,6 +13,12 @@
 //! Several threads are several independent loops: the plan is split with
 //! [`volley_core::Config::split`], every loop connects its users, then all
 //! start on one common `t0`, and their statistics merge exactly at the end.
+//!
+//! While they run, [`Control`] is what the rest of the program sees of
+//! them: the stop level, live counters, and, once [`Control::watch`] has
+//! been called, a [`Snapshot`] of each loop's statistics published a few
+//! times a second for live views, which a reader takes without a lock and
+//! without making a loop wait.
 
 #![deny(missing_docs)]
 
