@@ -246,4 +246,46 @@ mod tests {
         assert_eq!(number(1.0 / 3.0), "0.333");
         assert_eq!(escape("GET /a\"b\\c\nd"), "GET /a\\\"b\\\\c\\nd");
     }
+
+    /// Values on a bound count under it; beyond 60 s, only under +Inf.
+    #[test]
+    fn buckets_at_their_edges() {
+        let mut h = volley_core::stats::new_histogram();
+        for v in [50, 1_000, 60_000_000, 61_000_000] {
+            h.record(v).unwrap();
+        }
+        let s = Snapshot {
+            latency: Buckets::of(&h),
+            ..Snapshot::default()
+        };
+        let text = render(&View {
+            snapshot: &s,
+            shard: "0/1",
+            target: "GET /",
+            target_rps: None,
+            achieved_rps: 0.0,
+        });
+        let bucket = |le: &str| {
+            let series = format!(
+                "volley_latency_seconds_bucket{{shard=\"0/1\",target=\"GET /\",le=\"{le}\"}} "
+            );
+            text.lines()
+                .find_map(|l| l.strip_prefix(&series))
+                .unwrap_or_else(|| panic!("{series}"))
+                .to_string()
+        };
+        assert_eq!(bucket("0.00005"), "1");
+        assert_eq!(bucket("0.0005"), "1");
+        assert_eq!(bucket("0.001"), "2");
+        assert_eq!(bucket("50"), "2");
+        assert_eq!(bucket("60"), "3");
+        assert_eq!(bucket("+Inf"), "4");
+        assert!(
+            text.contains("\nvolley_latency_seconds_count{shard=\"0/1\",target=\"GET /\"} 4\n")
+        );
+        assert!(
+            !text.contains("volley_target_requests_per_second"),
+            "none for --rps max"
+        );
+    }
 }
