@@ -222,9 +222,40 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub(crate) log: Option<String>,
 
-    /// Report format on stdout.
-    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
-    pub(crate) output: OutputFormat,
+    /// Serve Prometheus metrics at http://ADDR/metrics while the run goes
+    /// and --metrics-linger after it: requests by outcome, status and error
+    /// kind, bytes, connections, rates, latency histograms. ADDR is IP:PORT,
+    /// localhost:PORT or :PORT (every interface); port 0 picks a free one.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) metrics_listen: Option<String>,
+
+    /// How long the final metrics stay served after the report (Ctrl-C
+    /// ends the wait).
+    #[arg(
+        long,
+        value_name = "DUR",
+        default_value = "15s",
+        requires = "metrics_listen"
+    )]
+    pub(crate) metrics_linger: String,
+
+    /// Append one JSON line per second of the run to PATH (- for stdout,
+    /// with the report going to --save or --html instead): that second's
+    /// completed, errors, p50, p99 and max, and the counts so far; a last
+    /// line with "final": true holds the report's counts.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) live: Option<String>,
+
+    /// A full-screen live view on the terminal instead of the progress
+    /// line: rates, latency p50/p99 over time, status and error mix,
+    /// requests in flight. q or Ctrl-C ends the run as Ctrl-C does; the
+    /// report follows.
+    #[arg(long, conflicts_with = "quiet")]
+    pub(crate) tui: bool,
+
+    /// Report format on stdout [default: text]
+    #[arg(long, short = 'o', value_enum)]
+    pub(crate) output: Option<OutputFormat>,
 
     /// No live progress line.
     #[arg(long, short = 'q')]
@@ -296,6 +327,16 @@ pub(crate) struct CompareArgs {
     /// Also write the comparison as one self-contained HTML page.
     #[arg(long, value_name = "PATH")]
     pub(crate) html: Option<String>,
+}
+
+impl OutputFormat {
+    /// As written on the command line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Json => "json",
+        }
+    }
 }
 
 /// Options of `volley merge`.

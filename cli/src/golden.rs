@@ -197,6 +197,21 @@ fn json_report_and_saved_result() {
 }
 
 #[test]
+fn metrics_exposition() {
+    use crate::live::exposition::{View, render};
+    let (info, stats, _) = fixture();
+    let snapshot = volley_driver::Snapshot::of(&stats, 0, stats.elapsed, true);
+    let text = render(&View {
+        snapshot: &snapshot,
+        shard: &format!("{}/{}", SHARD.index, SHARD.count),
+        target: "GET /api?a=1&b=<2>",
+        target_rps: info.target_rps,
+        achieved_rps: stats.achieved_rps(),
+    });
+    golden("metrics.txt", &text);
+}
+
+#[test]
 fn html_page() {
     let (info, stats, rules) = fixture();
     golden(

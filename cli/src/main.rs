@@ -98,12 +98,14 @@ fn load_test(args: &RunArgs) -> anyhow::Result<Exit> {
         .map_err(|e| UsageError(format!("--users {}: {e}", plan.config.users)))?;
     let endpoint = plan::resolve(&plan.target, &plan.reach)?;
     let done = run::execute(&plan, endpoint)?;
-    output::conclude(
+    let exit = output::conclude(
         &done.info,
         &done.stats,
         &plan.report,
         done.wall_start_unix_s,
-    )
+    );
+    done.linger();
+    exit
 }
 
 fn demo(mut args: RunArgs) -> anyhow::Result<Exit> {
@@ -126,12 +128,14 @@ fn demo(mut args: RunArgs) -> anyhow::Result<Exit> {
     );
     let done = run::execute(&plan, volley_driver::Endpoint::tcp(server.addr()))?;
     drop(server);
-    output::conclude(
+    let exit = output::conclude(
         &done.info,
         &done.stats,
         &plan.report,
         done.wall_start_unix_s,
-    )
+    );
+    done.linger();
+    exit
 }
 
 fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {

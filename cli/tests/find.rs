@@ -163,6 +163,17 @@ fn bad_searches_are_refused_before_any_request() {
             ],
             "--max-rps \"x\"",
         ),
+        (
+            vec![
+                "find",
+                "http://127.0.0.1:9/",
+                "--slo",
+                "p99<1s",
+                "--live",
+                "/dev/null",
+            ],
+            "--live is for one run",
+        ),
     ] {
         let out = volley(&args);
         let err = text(&out.stderr);

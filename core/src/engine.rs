@@ -319,6 +319,17 @@ impl Engine {
         &self.stats
     }
 
+    /// Closes the timeline's second in progress once `now` is past it, so
+    /// that a live view gets each second's row when that second ends
+    /// rather than when the next request does (which, at a low rate or in a
+    /// stall, may be much later). Changes no count.
+    pub fn roll_timeline(&mut self, now: Instant) {
+        if matches!(self.phase, Phase::Running { .. } | Phase::Draining { .. }) {
+            let since = self.since_t0(now);
+            self.stats.roll(since);
+        }
+    }
+
     /// Takes the statistics out of a finished engine.
     pub fn into_stats(self) -> Stats {
         self.stats

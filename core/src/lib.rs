@@ -25,11 +25,13 @@
 //!   body framing; bodies are counted, never stored.
 //! - [`Pacer`]: the intended start time of request k, computed from k.
 //! - [`Stats`]: HDR histograms and counters; memory independent of run length.
+//! - [`Buckets`]: the fixed log-spaced buckets live views derive from them.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod body;
+pub mod buckets;
 mod conn;
 mod engine;
 pub mod error;
@@ -43,6 +45,7 @@ mod timer;
 
 pub(crate) use std::time::{Duration, Instant};
 
+pub use buckets::{BOUNDS_US, Buckets};
 pub use engine::{Config, Engine, MAX_DRAIN, Outcome, RequestRecord, Wake};
 pub use error::{ErrorKind, ParseError};
 pub use event::{ConnId, Output, Stop};

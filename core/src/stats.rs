@@ -316,7 +316,7 @@ impl Stats {
     /// Closes the current second if `since_t0` is past it. A time from an
     /// earlier second (a clock that stepped back) counts in the current one,
     /// so rows stay in order.
-    fn roll(&mut self, since_t0: Duration) {
+    pub(crate) fn roll(&mut self, since_t0: Duration) {
         let second = u32::try_from(since_t0.as_secs()).unwrap_or(u32::MAX);
         if second > self.current.second {
             self.close_second();
@@ -365,6 +365,12 @@ impl Stats {
     /// The latest closed second, for live progress.
     pub fn last_second(&self) -> Option<&Second> {
         self.timeline.last()
+    }
+
+    /// The second being filled, counted from `t0`: every row of an earlier
+    /// second is final.
+    pub fn second_in_progress(&self) -> u32 {
+        self.current.second
     }
 
     /// Closes the second in progress; call once when the run has ended.
@@ -555,6 +561,23 @@ mod tests {
             x.timeline[0].p99_us,
             a.timeline[0].p99_us.max(b.timeline[0].p99_us)
         );
+    }
+
+    #[test]
+    fn rolling_closes_the_second_without_counting() {
+        let mut s = Stats::new();
+        s.record_response(ms(100), 200, ms(5), ms(4), ms(1));
+        s.roll(ms(900));
+        assert!(s.timeline.is_empty());
+        s.roll(ms(3_200));
+        assert_eq!(s.timeline.len(), 1);
+        assert_eq!((s.timeline[0].second, s.timeline[0].completed), (0, 1));
+        assert_eq!(s.second_in_progress(), 3);
+        // A time from before goes into the second in progress.
+        s.record_response(ms(2_900), 200, ms(5), ms(4), ms(1));
+        s.finish();
+        assert_eq!(s.timeline[1].second, 3);
+        assert_eq!(s.completed, 2);
     }
 
     #[test]

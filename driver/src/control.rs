@@ -1,5 +1,6 @@
 //! What the loops share with the rest of the program: the stop request,
-//! the common start instant, and live counters for the progress line.
+//! the common start instant, live counters for the progress line, and the
+//! snapshots the live views read (see `published`).
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
 use std::sync::{Condvar, Mutex, PoisonError};
@@ -7,6 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use mio::Waker;
 use volley_core::Stop;
+
+use crate::published::{Published, Snapshot};
 
 /// Live counters of one loop, written by it after each batch of events.
 #[derive(Debug, Default)]
@@ -74,6 +77,9 @@ pub struct Control {
     live: Vec<Live>,
     /// The wall-clock time of `t0`, once the loops have started.
     started: Mutex<Option<SystemTime>>,
+    /// Someone reads the snapshots: the loops take them.
+    watched: AtomicBool,
+    published: Vec<Published>,
 }
 
 impl Control {
@@ -85,7 +91,36 @@ impl Control {
             wakers: Mutex::new(Vec::new()),
             live: (0..loops).map(|_| Live::default()).collect(),
             started: Mutex::new(None),
+            watched: AtomicBool::new(false),
+            published: (0..loops).map(|_| Published::default()).collect(),
         }
+    }
+
+    /// Asks the loops to publish snapshots of their statistics, a few times
+    /// a second and whenever a second of the timeline closes, for
+    /// [`Control::published`]. Call it before the run starts; without it
+    /// the loops take none.
+    pub fn watch(&self) {
+        self.watched.store(true, Relaxed);
+    }
+
+    pub(crate) fn is_watched(&self) -> bool {
+        self.watched.load(Relaxed)
+    }
+
+    pub(crate) fn published_of(&self, i: usize) -> &Published {
+        &self.published[i]
+    }
+
+    /// What the loops last published (see [`Control::watch`]), added up.
+    /// Never waits for a loop.
+    pub fn published(&self) -> Snapshot {
+        let mut loops = self.published.iter().map(Published::read);
+        let mut total = loops.next().unwrap_or_default();
+        for s in loops {
+            total.add(&s);
+        }
+        total
     }
 
     /// Asks every loop to end the run as at its normal end (no new requests,

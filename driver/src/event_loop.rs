@@ -13,6 +13,7 @@ use volley_core::{ConnId, Engine, Output, RequestRecord, Stats, Wake};
 use crate::control::{Control, StartGate};
 use crate::endpoint::{Attempt, Endpoint, Route};
 use crate::error::{Failure, SetupError};
+use crate::published::Snapshot;
 use crate::read::{ReadEvent, ReadOutcome};
 use crate::sleep::{self, Sleep};
 use crate::socket::{ConnectCheck, Socket};
@@ -33,6 +34,22 @@ const MAX_READS_PER_EVENT: usize = 16;
 
 /// Records per batch sent to the log writer.
 pub(crate) const LOG_BATCH: usize = 1024;
+
+/// How often a watched loop publishes a snapshot at most (more often only
+/// when a second of the timeline closes). Taking one walks two HDR
+/// histograms, which is cheap a few times a second and would not be per
+/// request.
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
+
+/// When a watched loop publishes its next snapshot.
+struct Watch {
+    t0: Instant,
+    next: Instant,
+    /// Timeline rows when the last one was taken.
+    rows: usize,
+    /// The words of a snapshot, kept to take the next one without allocating.
+    scratch: Vec<u64>,
+}
 
 /// Collects the engine's request records and hands them to the log writer
 /// in batches. The channel is bounded: if the writer falls behind, the loop
@@ -96,6 +113,8 @@ pub(crate) struct EventLoop {
     control: Arc<Control>,
     index: usize,
     log: Option<LogSink>,
+    /// Set at the start when someone watches the run live.
+    watch: Option<Watch>,
 }
 
 impl EventLoop {
@@ -128,6 +147,7 @@ impl EventLoop {
             control,
             index,
             log,
+            watch: None,
         })
     }
 
@@ -157,6 +177,14 @@ impl EventLoop {
                 let t0 = gate.arrive(&self.control);
                 self.control.live(self.index).set_started();
                 self.engine.handle_start(t0);
+                if self.control.is_watched() {
+                    self.watch = Some(Watch {
+                        t0,
+                        next: t0,
+                        rows: 0,
+                        scratch: Vec::new(),
+                    });
+                }
                 continue;
             }
             // mio rounds the timeout up to whole milliseconds; a send must
@@ -167,7 +195,12 @@ impl EventLoop {
                 self.timer.arm(at)?;
             }
             let busy = self.is_busy();
-            match sleep::choose(wake, now, busy) {
+            // A watched loop wakes for its snapshots even when idle.
+            let snapshot_due = self
+                .watch
+                .as_ref()
+                .map(|w| w.next.saturating_duration_since(now));
+            match sleep::choose(wake, now, busy).at_most(snapshot_due) {
                 Sleep::Quiet(timeout) => {
                     poll_once(&mut self.quiet, &mut events, Some(timeout))?;
                     // Woken for the send (or a stop). Collect, without
@@ -421,8 +454,8 @@ impl EventLoop {
             .handle_error(ConnId(id), now, failure.kind(), failure);
     }
 
-    /// Copies the live counters for the progress line and passes finished
-    /// requests to the log.
+    /// Copies the live counters for the progress line, passes finished
+    /// requests to the log and, when someone watches, publishes a snapshot.
     fn publish(&mut self) {
         if let Some(log) = &mut self.log {
             log.take(&mut self.engine);
@@ -446,6 +479,33 @@ impl EventLoop {
             self.engine.in_flight() as u64,
             p99,
         );
+        self.publish_snapshot();
+    }
+
+    /// For the live views, when someone watches: a snapshot every
+    /// [`SNAPSHOT_EVERY`], at each second's end, as soon as a second's row
+    /// has closed, and the final one.
+    fn publish_snapshot(&mut self) {
+        let Some(w) = &mut self.watch else {
+            return;
+        };
+        let finished = self.engine.is_finished();
+        let now = Instant::now();
+        if !finished && now < w.next && self.engine.stats().timeline.len() == w.rows {
+            return;
+        }
+        // A loop with nothing ending would otherwise leave its second open
+        // until the next request ends.
+        self.engine.roll_timeline(now);
+        let elapsed = now.saturating_duration_since(w.t0);
+        let stats = self.engine.stats();
+        let snapshot = Snapshot::of(stats, self.engine.in_flight() as u64, elapsed, finished);
+        w.rows = stats.timeline.len();
+        let second_end = w.t0 + Duration::from_secs(elapsed.as_secs() + 1);
+        w.next = (now + SNAPSHOT_EVERY).min(second_end);
+        self.control
+            .published_of(self.index)
+            .write(&snapshot, &mut w.scratch);
     }
 }
 

@@ -13,6 +13,12 @@
 //! Several threads are several independent loops: the plan is split with
 //! [`volley_core::Config::split`], every loop connects its users, then all
 //! start on one common `t0`, and their statistics merge exactly at the end.
+//!
+//! While they run, [`Control`] is what the rest of the program sees of
+//! them: the stop level, live counters, and, once [`Control::watch`] has
+//! been called, a [`Snapshot`] of each loop's statistics published a few
+//! times a second for live views, which a reader takes without a lock and
+//! without making a loop wait.
 
 #![deny(missing_docs)]
 
@@ -21,6 +27,7 @@ mod endpoint;
 mod error;
 mod event_loop;
 mod limits;
+mod published;
 mod read;
 mod sleep;
 mod socket;
@@ -38,6 +45,7 @@ pub use control::{Control, LiveSnapshot};
 pub use endpoint::Endpoint;
 pub use error::SetupError;
 pub use limits::ensure_fd_limit;
+pub use published::{RECENT_ROWS, STATUS_CODES, Snapshot};
 pub use tls::{Tls, TlsOptions, TlsSetupError};
 use volley_core::{Config, Engine, RequestRecord, RequestTemplate, Stats};
 

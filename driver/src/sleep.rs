@@ -34,6 +34,17 @@ pub(crate) enum Sleep {
     Watch(Option<Duration>),
 }
 
+impl Sleep {
+    /// The same sleep, for no longer than `limit` (if any).
+    pub(crate) fn at_most(self, limit: Option<Duration>) -> Self {
+        let Some(limit) = limit else { return self };
+        match self {
+            Self::Quiet(t) => Self::Quiet(t.min(limit)),
+            Self::Watch(t) => Self::Watch(Some(t.map_or(limit, |t| t.min(limit)))),
+        }
+    }
+}
+
 /// How to sleep at `now` until the engine's next wakeup `wake`; `busy` if a
 /// socket waits on readiness to make progress (a connect or handshake in
 /// progress, bytes not yet written).
@@ -97,6 +108,34 @@ mod tests {
                 "{:?} from now, busy {busy}",
                 wake.map(|(at, why)| (at.checked_duration_since(now), why))
             );
+        }
+    }
+
+    #[test]
+    fn a_limit_shortens_any_sleep_and_ends_an_open_one() {
+        let ms = Duration::from_millis;
+        let cases = [
+            (
+                Sleep::Watch(None),
+                Some(ms(250)),
+                Sleep::Watch(Some(ms(250))),
+            ),
+            (
+                Sleep::Watch(Some(ms(900))),
+                Some(ms(250)),
+                Sleep::Watch(Some(ms(250))),
+            ),
+            (
+                Sleep::Watch(Some(ms(9))),
+                Some(ms(250)),
+                Sleep::Watch(Some(ms(9))),
+            ),
+            (Sleep::Quiet(ms(5)), Some(ms(2)), Sleep::Quiet(ms(2))),
+            (Sleep::Quiet(ms(5)), None, Sleep::Quiet(ms(5))),
+            (Sleep::Watch(None), None, Sleep::Watch(None)),
+        ];
+        for (sleep, limit, want) in cases {
+            assert_eq!(sleep.at_most(limit), want, "{sleep:?} at most {limit:?}");
         }
     }
 }

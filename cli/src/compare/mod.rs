@@ -198,6 +198,12 @@ fn comparable(base: &Side, new: &Side) -> Result<(), UsageError> {
             if let Some(why) = differs {
                 return usage(format!("compare: {side} {file:?} is not comparable: {why}"));
             }
+        }
+    }
+    // Then each run on its own: only runs of one test are judged so.
+    for (side, s) in [("BASE", base), ("NEW", new)] {
+        for (i, r) in s.runs.iter().enumerate() {
+            let file = named(s, i);
             let st = &r.stats;
             if st.scheduled > 0 && (st.completed as f64) < 0.99 * st.scheduled as f64 {
                 return usage(format!(

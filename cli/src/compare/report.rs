@@ -170,7 +170,7 @@ fn document(c: &Comparison) -> Document<'_> {
 /// a `--max-regression` rule failed.
 pub(crate) fn conclude(c: &Comparison, report: &Report) -> anyhow::Result<Exit> {
     let mut out = io::stdout().lock();
-    match report.output {
+    match report.output.unwrap_or_default() {
         OutputFormat::Text => render_text(c, &mut out)?,
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &serde_json::to_value(document(c))?)?;

@@ -104,6 +104,20 @@ pub(crate) fn run(a: &FindArgs) -> anyhow::Result<Exit> {
         ))
         .into());
     }
+    // The live views and the start time belong to one run; a search makes
+    // many, one after another.
+    let one_run = [
+        ("--metrics-listen", a.run.metrics_listen.is_some()),
+        ("--live", a.run.live.is_some()),
+        ("--tui", a.run.tui),
+        ("--start-at", a.run.start_at.is_some()),
+    ];
+    if let Some((flag, _)) = one_run.iter().find(|(_, g)| *g) {
+        return Err(UsageError(format!(
+            "{flag} is for one run and volley find makes one per step: drop it"
+        ))
+        .into());
+    }
     let set = settings(a)?;
     let rules = threshold::parse_all(&a.slos)
         .map_err(|e| UsageError(e.0.replace("--threshold", "--slo")))?;

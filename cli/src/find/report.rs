@@ -170,7 +170,7 @@ fn document(f: &Found) -> Document<'_> {
 /// Prints the answer and the steps, writes `--html`, and picks the exit code.
 pub(crate) fn conclude(f: &Found, report: &Report) -> anyhow::Result<Exit> {
     let mut out = io::stdout().lock();
-    match report.output {
+    match report.output.unwrap_or_default() {
         OutputFormat::Text => render_text(f, &mut out)?,
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &serde_json::to_value(document(f))?)?;

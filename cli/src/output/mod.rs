@@ -73,7 +73,11 @@ fn written_or_said(flag: &str, path: &Path, what: &str, written: io::Result<()>)
     }
 }
 
-fn print(summary: &Summary<'_>, format: OutputFormat) -> io::Result<()> {
+/// The report on stdout, unless stdout carries the `--live` lines.
+fn print(summary: &Summary<'_>, format: Option<OutputFormat>) -> io::Result<()> {
+    let Some(format) = format else {
+        return Ok(());
+    };
     let mut out = io::stdout().lock();
     match format {
         OutputFormat::Text => text::render(summary, &mut out)?,

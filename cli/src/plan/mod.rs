@@ -3,6 +3,7 @@
 //! refusal is one line naming the flag, the value and what is accepted
 //! (exit code 2).
 
+pub(crate) mod live;
 pub(crate) mod parse;
 pub(crate) mod shard;
 pub(crate) mod threshold;
@@ -43,6 +44,8 @@ pub(crate) struct Plan {
     pub(crate) reach: Reach,
     /// `--start-at`: `t0` is held until this wall-clock time.
     pub(crate) start_at: Option<std::time::SystemTime>,
+    /// The live views: metrics endpoint, `--live` lines, `--tui`.
+    pub(crate) watch: live::Watch,
 }
 
 /// `--connect-to`, `--unix-socket` and `--local-addr` (SPEC §9).
@@ -56,7 +59,9 @@ pub(crate) struct Reach {
 /// What to do with a result, a run's or a merge's.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Report {
-    pub(crate) output: OutputFormat,
+    /// The report's format on stdout; `None` when stdout carries the
+    /// `--live` lines instead.
+    pub(crate) output: Option<OutputFormat>,
     /// `--threshold` rules.
     pub(crate) thresholds: Vec<Rule>,
     /// `--save PATH`.
@@ -67,7 +72,7 @@ pub(crate) struct Report {
 
 impl Report {
     fn build(
-        output: OutputFormat,
+        output: Option<OutputFormat>,
         thresholds: &[String],
         save: Option<&str>,
         html: Option<&str>,
@@ -82,6 +87,12 @@ impl Report {
 }
 
 impl Plan {
+    /// The name of the run's request in live views: `METHOD path` (as SPEC
+    /// §10 names a target without a name).
+    pub(crate) fn target_name(&self) -> String {
+        format!("{} {}", self.method, self.target.path)
+    }
+
     /// The arrival rate this process is asked for: `--rps` (or the highest
     /// stage's), divided by N for a shard. `None` for `--rps max`.
     pub(crate) fn target_rps(&self) -> Option<f64> {
@@ -272,8 +283,10 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
             .map(|a| parse::local_addr(a))
             .collect::<Result<_, _>>()?,
     };
+    let watch = live::build(args)?;
+    let output = (!watch.takes_stdout()).then(|| args.output.unwrap_or_default());
     let report = Report::build(
-        args.output,
+        output,
         &args.thresholds,
         args.save.as_deref(),
         args.html.as_deref(),
@@ -297,6 +310,7 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
         report,
         reach,
         start_at: args.start_at.as_deref().map(parse::start_at).transpose()?,
+        watch,
     })
 }
 
@@ -313,7 +327,7 @@ fn unix_socket(path: &str) -> Result<PathBuf, UsageError> {
 /// Validates the options of `volley merge`.
 pub(crate) fn merge(args: &MergeArgs) -> Result<Report, UsageError> {
     Report::build(
-        args.output,
+        Some(args.output),
         &args.thresholds,
         args.save.as_deref(),
         args.html.as_deref(),

@@ -408,10 +408,10 @@ pub(crate) fn header(h: &str) -> Result<(String, String), UsageError> {
 /// A file volley will write at the end (`--save`, `--html`): checked before
 /// the run, so that a typo costs no run.
 pub(crate) fn output_path(flag: &str, path: &str) -> Result<PathBuf, UsageError> {
-    let example = if flag == "--html" {
-        "report.html"
-    } else {
-        "result.json"
+    let example = match flag {
+        "--html" => "report.html",
+        "--live" => "live.jsonl",
+        _ => "result.json",
     };
     if path.is_empty() {
         return usage(format!(
