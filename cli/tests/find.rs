@@ -52,7 +52,9 @@ fn finds_the_capacity_of_a_fifo_server() {
     let page = std::env::temp_dir().join(format!("volley-find-{}.html", std::process::id()));
     let (v, took) = find(
         &format!("http://{}/", server.addr()),
-        &["--slo", "p99<20ms", "--html", page.to_str().unwrap()],
+        // 50 ms: above capacity the queue passes it within a step, while a
+        // stall of the machine (25 ms was seen under CI) does not.
+        &["--slo", "p99<50ms", "--html", page.to_str().unwrap()],
     );
     let html = std::fs::read_to_string(&page).unwrap();
     let _ = std::fs::remove_file(&page);
