@@ -789,8 +789,9 @@ fn tui_in_a_terminal_shows_the_run_and_q_ends_it() {
         !after.contains("latency p50 / p99"),
         "the view is still on the screen:\n{after}"
     );
-    tmux.keys(&["stty -a; echo STTY-DONE", "Enter"]);
-    let stty = tmux.wait_for(&["STTY-DONE\n"], Duration::from_secs(10));
+    // The marker is computed, so that the typed command line cannot match.
+    tmux.keys(&["stty -a; echo STTY-$((6*7))-DONE", "Enter"]);
+    let stty = tmux.wait_for(&["STTY-42-DONE"], Duration::from_secs(10));
     let modes: Vec<&str> = stty.split_whitespace().collect();
     for mode in ["icanon", "echo", "isig"] {
         assert!(
