@@ -6,10 +6,15 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use support::{json, text, volley};
 use volley_server::{RunningServer, ServeConfig, Server};
+
+/// One test at a time: each judges its runs' send lag, and two tests' runs
+/// at once on two cores would add to each other's.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn serve(delay: Duration) -> RunningServer {
     Server::spawn(ServeConfig {
@@ -54,6 +59,7 @@ fn run(url: &str, connect: &RunningServer, file: &Path) {
 
 #[test]
 fn a_slower_server_is_worse_and_the_same_one_is_not() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // 40 ms against 44 ms: 10% slower. (Latencies of tens of milliseconds
     // keep the generator's own wakeup jitter, which the comparability
     // guard would refuse beside a 2 ms service, small beside them.)
@@ -121,6 +127,7 @@ fn a_slower_server_is_worse_and_the_same_one_is_not() {
 
 #[test]
 fn incomparable_runs_and_old_files_are_refused() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // 40 ms, so that the runs keep their send lag under the guard's 10% of
     // the latency on a busy machine (at 20 ms a p99 of 2.6 ms was seen).
     let server = serve(Duration::from_millis(40));
