@@ -7,6 +7,18 @@ use std::io;
 
 use volley_core::ErrorKind;
 
+/// Why TLS could not be set up (the user's input: exit code 2).
+#[derive(Debug)]
+pub struct TlsSetupError(pub String);
+
+impl fmt::Display for TlsSetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TlsSetupError {}
+
 /// The run could not be set up.
 #[derive(Debug)]
 #[non_exhaustive]

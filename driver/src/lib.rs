@@ -43,10 +43,10 @@ use std::time::Instant;
 
 pub use control::{Control, LiveSnapshot};
 pub use endpoint::Endpoint;
-pub use error::SetupError;
+pub use error::{SetupError, TlsSetupError};
 pub use limits::ensure_fd_limit;
 pub use published::{RECENT_ROWS, STATUS_CODES, Snapshot};
-pub use tls::{Tls, TlsOptions, TlsSetupError};
+pub use tls::{Tls, TlsOptions};
 use volley_core::{Config, Engine, RequestRecord, RequestTemplate, Stats};
 
 use crate::control::StartGate;

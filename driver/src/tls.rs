@@ -5,7 +5,6 @@
 //! `write_tls` while `wants_write()`. The engine never sees TLS, only
 //! plaintext.
 
-use std::fmt;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
@@ -16,7 +15,7 @@ use std::time::Instant;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, HandshakeKind};
 
-use crate::error::Failure;
+use crate::error::{Failure, TlsSetupError};
 use crate::read::{ReadEvent, ReadOutcome};
 use crate::stamp::StampedReader;
 use crate::stream::Stream;
@@ -45,18 +44,6 @@ pub struct Tls {
     client: Arc<ClientAuth>,
 }
 
-/// Why TLS could not be set up (the user's input: exit code 2).
-#[derive(Debug)]
-pub struct TlsSetupError(pub String);
-
-impl fmt::Display for TlsSetupError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for TlsSetupError {}
-
 impl Tls {
     /// Builds the client configuration: webpki roots plus `--cacert` (or
     /// `--insecure`), the client certificate if any, TLS 1.2 and 1.3, ALPN
@@ -64,7 +51,8 @@ impl Tls {
     /// by all connections, so a user that reconnects resumes its session.
     pub fn new(options: &TlsOptions) -> Result<Self, TlsSetupError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = trust::server_verifier(options, &provider)?;
+        let verifier =
+            trust::server_verifier(options.insecure, options.cacert.as_deref(), &provider)?;
         let key = match &options.client_cert {
             Some((cert, key)) => Some(trust::client_key(cert, key, &provider)?),
             None => None,

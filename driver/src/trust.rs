@@ -21,22 +21,23 @@ use rustls::{
     SignatureScheme,
 };
 
-use crate::tls::TlsSetupError;
+use crate::error::TlsSetupError;
 
-/// The server certificate verifier of `options`: any certificate with
-/// `--insecure`; else the web PKI roots and `--cacert`, whose certificates
-/// also count as the server's exact certificate ([`RootsOrPinned`]).
+/// The server certificate verifier: any certificate when `insecure`; else
+/// the web PKI roots and `cacert`, whose certificates also count as the
+/// server's exact certificate ([`RootsOrPinned`]).
 pub(crate) fn server_verifier(
-    options: &crate::TlsOptions,
+    insecure: bool,
+    cacert: Option<&Path>,
     provider: &Arc<CryptoProvider>,
 ) -> Result<Arc<dyn ServerCertVerifier>, TlsSetupError> {
-    if options.insecure {
+    if insecure {
         return Ok(Arc::new(AcceptAny(Arc::clone(provider))));
     }
     let mut roots = RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let mut pinned = Vec::new();
-    if let Some(path) = &options.cacert {
+    if let Some(path) = cacert {
         let shown = path.display();
         let certs = CertificateDer::pem_file_iter(path)
             .map_err(|e| TlsSetupError(format!("--cacert {shown}: cannot read it: {e}")))?;

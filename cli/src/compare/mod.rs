@@ -5,6 +5,7 @@
 //! interval from [`stats`] and a verdict; `--max-regression` turns a
 //! significant change past its tolerance into exit code 4.
 
+mod html;
 pub(crate) mod report;
 pub(crate) mod stats;
 

@@ -179,7 +179,7 @@ pub(crate) fn conclude(c: &Comparison, report: &Report) -> anyhow::Result<Exit> 
     }
     out.flush()?;
     if let Some(path) = &report.html {
-        if let Err(e) = std::fs::write(path, crate::output::html::compare_page(c)) {
+        if let Err(e) = std::fs::write(path, super::html::compare_page(c)) {
             eprintln!(
                 "volley: --html {:?}: cannot write the report: {e}",
                 path.display().to_string()

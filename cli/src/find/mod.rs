@@ -5,6 +5,7 @@
 //! limit raise `--users` (Little's law) and run again, or end the search
 //! with what to change; they are never reported as the service's capacity.
 
+mod html;
 mod judge;
 pub(crate) mod report;
 mod search;

@@ -180,7 +180,7 @@ pub(crate) fn conclude(f: &Found, report: &Report) -> anyhow::Result<Exit> {
     out.flush()?;
     let mut written = true;
     if let Some(path) = &report.html {
-        if let Err(e) = std::fs::write(path, crate::output::html::find_page(f)) {
+        if let Err(e) = std::fs::write(path, super::html::find_page(f)) {
             eprintln!(
                 "volley: --html {:?}: cannot write the report: {e}",
                 path.display().to_string()

@@ -4,17 +4,17 @@
 use super::writer::{Html, html};
 use crate::format::trim;
 
-pub(super) const W: f64 = 580.0;
-pub(super) const H: f64 = 250.0;
-pub(super) const LEFT: f64 = 62.0;
-pub(super) const RIGHT: f64 = 26.0;
-pub(super) const TOP: f64 = 30.0;
-pub(super) const BOTTOM: f64 = 34.0;
+pub(crate) const W: f64 = 580.0;
+pub(crate) const H: f64 = 250.0;
+pub(crate) const LEFT: f64 = 62.0;
+pub(crate) const RIGHT: f64 = 26.0;
+pub(crate) const TOP: f64 = 30.0;
+pub(crate) const BOTTOM: f64 = 34.0;
 
 /// A map from data values to pixels.
 #[derive(Clone, Copy)]
-pub(super) struct Scale {
-    pub(super) lo: f64,
+pub(crate) struct Scale {
+    pub(crate) lo: f64,
     hi: f64,
     log: bool,
     from: f64,
@@ -22,7 +22,7 @@ pub(super) struct Scale {
 }
 
 impl Scale {
-    pub(super) fn at(&self, v: f64) -> f64 {
+    pub(crate) fn at(&self, v: f64) -> f64 {
         let t = if self.log {
             let v = v.max(self.lo);
             (v.ln() - self.lo.ln()) / (self.hi.ln() - self.lo.ln())
@@ -38,7 +38,7 @@ impl Scale {
     }
 }
 
-pub(super) fn x_scale(lo: f64, hi: f64) -> Scale {
+pub(crate) fn x_scale(lo: f64, hi: f64) -> Scale {
     Scale {
         lo,
         hi,
@@ -48,7 +48,7 @@ pub(super) fn x_scale(lo: f64, hi: f64) -> Scale {
     }
 }
 
-pub(super) fn y_scale(lo: f64, hi: f64, log: bool) -> Scale {
+pub(crate) fn y_scale(lo: f64, hi: f64, log: bool) -> Scale {
     Scale {
         lo,
         hi,
@@ -59,25 +59,25 @@ pub(super) fn y_scale(lo: f64, hi: f64, log: bool) -> Scale {
 }
 
 /// How a series shows in the legend.
-pub(super) enum Mark {
+pub(crate) enum Mark {
     Line,
     Dashed,
     Area,
 }
 
 /// The axes of a chart: scales, ticks with their labels, titles.
-pub(super) struct Axes<'a> {
-    pub(super) x: Scale,
-    pub(super) x_ticks: Vec<(f64, String)>,
-    pub(super) x_title: &'a str,
-    pub(super) y: Scale,
-    pub(super) y_ticks: Vec<(f64, String)>,
-    pub(super) y_title: &'a str,
+pub(crate) struct Axes<'a> {
+    pub(crate) x: Scale,
+    pub(crate) x_ticks: Vec<(f64, String)>,
+    pub(crate) x_title: &'a str,
+    pub(crate) y: Scale,
+    pub(crate) y_ticks: Vec<(f64, String)>,
+    pub(crate) y_title: &'a str,
 }
 
 /// Starts a chart: the frame, grid lines, tick labels, axis titles and
 /// the legend. The caller adds the data and closes the `<svg>`.
-pub(super) fn frame(id: &str, label: &str, axes: &Axes<'_>, legend: &[(&str, &str, Mark)]) -> Html {
+pub(crate) fn frame(id: &str, label: &str, axes: &Axes<'_>, legend: &[(&str, &str, Mark)]) -> Html {
     let Axes {
         x,
         x_ticks,
@@ -160,7 +160,7 @@ pub(super) fn frame(id: &str, label: &str, axes: &Axes<'_>, legend: &[(&str, &st
 }
 
 /// A chart with nothing to draw but `message`.
-pub(super) fn empty_chart(id: &str, label: &str, message: &str) -> Html {
+pub(crate) fn empty_chart(id: &str, label: &str, message: &str) -> Html {
     let axes = Axes {
         x: x_scale(0.0, 1.0),
         x_ticks: Vec::new(),
@@ -180,7 +180,7 @@ pub(super) fn empty_chart(id: &str, label: &str, message: &str) -> Html {
 }
 
 /// About `count` round steps from 0 to at least `max`: (top, ticks).
-pub(super) fn linear_ticks(max: f64, count: usize) -> (f64, Vec<f64>) {
+pub(crate) fn linear_ticks(max: f64, count: usize) -> (f64, Vec<f64>) {
     let max = if max > 0.0 && max.is_finite() {
         max
     } else {
@@ -199,7 +199,7 @@ pub(super) fn linear_ticks(max: f64, count: usize) -> (f64, Vec<f64>) {
 
 /// Ticks of a log axis from `lo` to `hi` (both > 0): 1-2-5 per decade,
 /// or only the powers of ten when that would be too many.
-pub(super) fn log_ticks(lo: f64, hi: f64) -> (f64, f64, Vec<f64>) {
+pub(crate) fn log_ticks(lo: f64, hi: f64) -> (f64, f64, Vec<f64>) {
     let below = |v: f64| {
         let mag = 10f64.powf(v.log10().floor());
         [5.0, 2.0, 1.0]
@@ -235,7 +235,7 @@ pub(super) fn log_ticks(lo: f64, hi: f64) -> (f64, f64, Vec<f64>) {
 }
 
 /// A tick label for microseconds: `0`, `500µs`, `1.5ms`, `2s`.
-pub(super) fn short_us(v: f64) -> String {
+pub(crate) fn short_us(v: f64) -> String {
     if v == 0.0 {
         "0".into()
     } else if v < 1_000.0 {
@@ -248,7 +248,7 @@ pub(super) fn short_us(v: f64) -> String {
 }
 
 /// A tick label for a count or rate: `0`, `250`, `1.5k`, `2M`.
-pub(super) fn short_count(v: f64) -> String {
+pub(crate) fn short_count(v: f64) -> String {
     if v.abs() < 1_000.0 {
         trim(format!("{v:.2}"))
     } else if v.abs() < 1_000_000.0 {
@@ -259,7 +259,7 @@ pub(super) fn short_count(v: f64) -> String {
 }
 
 /// Ticks of the time axis, 0 to `span` seconds.
-pub(super) fn time_ticks(span: u32) -> Vec<(f64, String)> {
+pub(crate) fn time_ticks(span: u32) -> Vec<(f64, String)> {
     let step = [
         1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400,
     ]

@@ -426,7 +426,7 @@ fn percentile_curve(latency: &Histogram<u64>, service: &Histogram<u64>) -> Html 
 
 /// Two latency-by-percentile curves on one chart: `first` solid, with its
 /// usual percentiles named, and `second` dashed.
-pub(super) fn percentile_curves(
+pub(crate) fn percentile_curves(
     first: (&Histogram<u64>, &str),
     second: (&Histogram<u64>, &str),
 ) -> Html {

@@ -8,12 +8,14 @@
 //! that forbids every fetch should one ever slip in. Text from outside
 //! (URL, error messages) cannot become markup: the page is written through
 //! [`writer::Html`], which escapes every argument.
+//!
+//! The pages of `volley compare` and `volley find` live beside those
+//! commands (`compare/html.rs`, `find/html.rs`) and are drawn with the parts
+//! here: [`head`], [`axes`], [`charts`].
 
-mod axes;
+pub(crate) mod axes;
 mod cards;
-mod charts;
-mod compare;
-mod find;
+pub(crate) mod charts;
 pub(crate) mod writer;
 
 use writer::{Html, html};
@@ -21,19 +23,16 @@ use writer::{Html, html};
 use crate::format::{bytes, dur, rate, share, thousands, us};
 use crate::output::Summary;
 
-const BLUE: &str = "#2563eb";
-const ORANGE: &str = "#ea580c";
+pub(crate) const BLUE: &str = "#2563eb";
+pub(crate) const ORANGE: &str = "#ea580c";
 const GRAY: &str = "#94a3b8";
 const TEAL: &str = "#0d9488";
-const RED: &str = "#dc2626";
+pub(crate) const RED: &str = "#dc2626";
 const GREEN: &str = "#15803d";
 const INK: &str = "#0f172a";
 
-pub(crate) use compare::compare_page;
-pub(crate) use find::find_page;
-
 /// The start of every page, up to `<main>`.
-fn head(o: &mut Html, title: &str) {
+pub(crate) fn head(o: &mut Html, title: &str) {
     html!(
         o,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\

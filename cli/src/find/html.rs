@@ -1,13 +1,13 @@
 //! The page of `volley find`: the answer, the latency against the rate
 //! with the SLO lines, and the table of steps.
 
-use super::axes::{
+use super::report::{answer_line, step_line};
+use super::{Found, Outcome};
+use crate::output::html::axes::{
     Axes, Mark, frame, linear_ticks, log_ticks, short_count, short_us, x_scale, y_scale,
 };
-use super::writer::{Html, html};
-use super::{BLUE, ORANGE, RED, head};
-use crate::find::report::{answer_line, step_line};
-use crate::find::{Found, Outcome};
+use crate::output::html::writer::{Html, html};
+use crate::output::html::{BLUE, ORANGE, RED, head};
 use crate::plan::threshold;
 
 /// The whole page.
@@ -112,9 +112,9 @@ fn curve(f: &Found) -> Html {
     ];
     let mut o = frame("chart-find", "Latency against rate", &axes, &legend);
     for (color, value) in [
-        (BLUE, &|s: &&crate::find::Step| s.p50_us),
-        (ORANGE, &|s: &&crate::find::Step| s.p99_us),
-    ] as [(&str, &dyn Fn(&&crate::find::Step) -> u64); 2]
+        (BLUE, &|s: &&super::Step| s.p50_us),
+        (ORANGE, &|s: &&super::Step| s.p99_us),
+    ] as [(&str, &dyn Fn(&&super::Step) -> u64); 2]
     {
         let points: Vec<String> = steps
             .iter()

@@ -1,11 +1,11 @@
 //! The page of `volley compare`: the two latency-by-percentile curves, and
 //! the table of metrics.
 
-use super::charts::percentile_curves;
-use super::head;
-use super::writer::{Html, html};
-use crate::compare::Comparison;
-use crate::compare::report::change_text;
+use super::Comparison;
+use super::report::change_text;
+use crate::output::html::charts::percentile_curves;
+use crate::output::html::head;
+use crate::output::html::writer::{Html, html};
 
 /// The whole page.
 pub(crate) fn compare_page(c: &Comparison) -> String {
@@ -36,10 +36,10 @@ pub(crate) fn compare_page(c: &Comparison) -> String {
     );
     for l in &c.lines {
         let verdict = match l.verdict {
-            crate::compare::Verdict::Better => "better",
-            crate::compare::Verdict::Worse => "worse",
-            crate::compare::Verdict::Same => "~",
-            crate::compare::Verdict::Unresolved => "unresolved",
+            super::Verdict::Better => "better",
+            super::Verdict::Worse => "worse",
+            super::Verdict::Same => "~",
+            super::Verdict::Unresolved => "unresolved",
         };
         html!(
             o,
