@@ -94,18 +94,33 @@ impl BodyDecoder {
     /// Feeds bytes; returns how many belong to the body and whether it ended.
     /// Bytes after the end are not consumed.
     pub fn feed(&mut self, data: &[u8]) -> Result<Decoded, ParseError> {
+        self.feed_with(data, &mut |_| {})
+    }
+
+    /// [`BodyDecoder::feed`], handing each run of body content to `content`
+    /// as it passes (for chunked bodies, the chunks' data without their
+    /// framing), so that a caller can look into a body it does not store.
+    pub fn feed_with(
+        &mut self,
+        data: &[u8],
+        content: &mut impl FnMut(&[u8]),
+    ) -> Result<Decoded, ParseError> {
         let consumed = match self.kind {
             Kind::Done => 0,
-            Kind::UntilClose => data.len(),
+            Kind::UntilClose => {
+                content(data);
+                data.len()
+            }
             Kind::Length(left) => {
                 let take = left.min(data.len() as u64);
                 self.kind = match left - take {
                     0 => Kind::Done,
                     rest => Kind::Length(rest),
                 };
+                content(&data[..take as usize]);
                 take as usize
             }
-            Kind::Chunked(_) => self.feed_chunked(data)?,
+            Kind::Chunked(_) => self.feed_chunked(data, content)?,
         };
         Ok(Decoded {
             consumed,
@@ -125,7 +140,11 @@ impl BodyDecoder {
         }
     }
 
-    fn feed_chunked(&mut self, data: &[u8]) -> Result<usize, ParseError> {
+    fn feed_chunked(
+        &mut self,
+        data: &[u8],
+        content: &mut impl FnMut(&[u8]),
+    ) -> Result<usize, ParseError> {
         let Kind::Chunked(mut st) = self.kind else {
             return Ok(0);
         };
@@ -133,6 +152,7 @@ impl BodyDecoder {
         while i < data.len() {
             if let Chunk::Data(left) = st {
                 let take = left.min((data.len() - i) as u64);
+                content(&data[i..i + take as usize]);
                 i += take as usize;
                 st = match left - take {
                     0 => Chunk::DataCr,

@@ -141,10 +141,23 @@ impl Conn {
         self.state = ConnState::Disconnected;
     }
 
+    /// [`Conn::feed_with`], not looking at the body.
+    #[cfg(test)]
+    pub(crate) fn feed(&mut self, data: &[u8], head_request: bool) -> Result<Feed, ParseError> {
+        self.feed_with(data, head_request, &mut |_| {})
+    }
+
     /// Bytes from the server. On `Done` the connection is Idle again if it
     /// may be reused, Disconnected (caller closes the socket) if not. On
-    /// error the connection must be closed.
-    pub(crate) fn feed(&mut self, data: &[u8], head_request: bool) -> Result<Feed, ParseError> {
+    /// error the connection must be closed. The body's content is handed to
+    /// `content` as it passes (see [`BodyDecoder::feed_with`]); it is not
+    /// kept.
+    pub(crate) fn feed_with(
+        &mut self,
+        data: &[u8],
+        head_request: bool,
+        content: &mut impl FnMut(&[u8]),
+    ) -> Result<Feed, ParseError> {
         if self.state == ConnState::AwaitingHead && !data.is_empty() {
             self.answered = true;
         }
@@ -168,7 +181,7 @@ impl Conn {
                     }
                 }
                 ConnState::ReadingBody(mut body) => {
-                    let r = body.feed(rest)?;
+                    let r = body.feed_with(rest, content)?;
                     self.state = ConnState::ReadingBody(body);
                     if !r.done {
                         return Ok(Feed::More);

@@ -8,8 +8,9 @@ use crate::conn::{Conn, ConnState, Feed};
 use crate::error::ErrorKind;
 use crate::event::{ConnId, Output, Stop};
 use crate::pacer::{Pacer, Rate, Stage};
-use crate::request::RequestTemplate;
-use crate::stats::Stats;
+use crate::stats::{Stats, TargetStats, target_sigfigs};
+use crate::targets::Requests;
+use crate::template::Values;
 use crate::timer::DeadlineList;
 use crate::{Duration, Instant};
 
@@ -152,12 +153,24 @@ pub struct RequestRecord {
     pub bytes_in: u64,
     /// How it ended.
     pub outcome: Outcome,
+    /// Which target it went to (its index in the run's list; 0 for a run
+    /// of one request).
+    pub target: u32,
 }
 
 #[derive(Debug)]
 struct User {
     conn: Conn,
     req: Option<InFlight>,
+    /// The target of the request in flight, or of the last one: the
+    /// request a write or a retry sends.
+    target: usize,
+    /// That request rendered, when its target has placeholders; reused
+    /// from one request to the next.
+    buf: Vec<u8>,
+    /// How much of the target's expected body text the response's body
+    /// has matched so far (see [`crate::Needle::advance`]).
+    found: u32,
     /// Connect failures in a row, for the backoff.
     failures: u32,
     connect_started: Instant,
@@ -214,7 +227,12 @@ pub enum Wake {
 #[derive(Debug)]
 pub struct Engine {
     config: Config,
-    template: RequestTemplate,
+    requests: Requests,
+    /// Where a templated request's body is rendered before its length is
+    /// known.
+    scratch: Vec<u8>,
+    /// Requests started, by target.
+    started: Vec<u64>,
     pacer: Option<Pacer>,
     users: Vec<User>,
     /// Users free for a request: Idle or Disconnected, nothing in flight.
@@ -237,8 +255,11 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine that starts connecting all its users at `now`.
-    pub fn new(config: Config, template: RequestTemplate, now: Instant) -> Self {
+    /// An engine that starts connecting all its users at `now`; its
+    /// requests are one [`crate::RequestTemplate`] or a list of targets
+    /// ([`Requests`]).
+    pub fn new(config: Config, requests: impl Into<Requests>, now: Instant) -> Self {
+        let requests = requests.into();
         let pacer = match config.rate {
             Rate::Fixed { .. } if !config.stages.is_empty() => {
                 Some(Pacer::staged(&config.stages, config.stride, config.phase))
@@ -257,6 +278,9 @@ impl Engine {
                 .map(|_| User {
                     conn: Conn::new(),
                     req: None,
+                    target: 0,
+                    buf: Vec::new(),
+                    found: 0,
                     failures: 0,
                     connect_started: now,
                 })
@@ -275,10 +299,16 @@ impl Engine {
             stop: None,
             stats: Stats::new(),
             config,
-            template,
+            scratch: Vec::new(),
+            started: vec![0; requests.len()],
+            requests,
             pacer,
         };
         engine.stats.keep_seconds = engine.config.keep_seconds;
+        if engine.requests.per_target {
+            let n = engine.requests.len();
+            engine.stats.targets = vec![TargetStats::new(target_sigfigs(n)); n];
+        }
         for u in 0..n {
             engine.connect(u, now);
         }
@@ -288,9 +318,17 @@ impl Engine {
         engine
     }
 
-    /// The bytes to write on [`Output::Send`].
-    pub fn request_bytes(&self) -> &[u8] {
-        self.template.bytes()
+    /// The bytes to write on [`Output::Send`] of `conn`: its request.
+    pub fn request_bytes(&self, conn: ConnId) -> &[u8] {
+        let Some(user) = self.users.get(conn.0) else {
+            return &[];
+        };
+        let template = &self.requests.targets[user.target].template;
+        if template.is_templated() {
+            &user.buf
+        } else {
+            template.bytes()
+        }
     }
 
     /// Every user has connected or failed to: the driver may call
@@ -396,25 +434,34 @@ impl Engine {
     /// Bytes arrived on `conn`.
     pub fn handle_data(&mut self, conn: ConnId, now: Instant, data: &[u8]) {
         let u = conn.0;
-        let head = self.template.is_head();
         let Some(user) = self.users.get_mut(u) else {
             return;
         };
+        let target = &self.requests.targets[user.target];
         self.stats.bytes_in += data.len() as u64;
         if let Some(req) = &mut user.req {
             if req.first_byte.is_none() && req.sent.is_some() {
                 req.first_byte = Some(now);
             }
             req.bytes_in += data.len() as u64;
+            if let Some(t) = self.stats.targets.get_mut(user.target) {
+                t.bytes_in += data.len() as u64;
+            }
         }
-        match user.conn.feed(data, head) {
+        let head = target.template.is_head();
+        let User { conn, found, .. } = user;
+        let fed = match &target.expect.body {
+            Some(needle) => conn.feed_with(data, head, &mut |b| *found = needle.advance(*found, b)),
+            None => conn.feed_with(data, head, &mut |_| {}),
+        };
+        match fed {
             Ok(Feed::More) => {}
             Ok(Feed::Done {
                 status,
                 keep_alive,
                 trailing,
             }) => {
-                self.complete(u, now, status);
+                self.complete_checked(u, now, status);
                 if trailing > 0 || !keep_alive || !self.config.keep_alive {
                     self.close(u);
                 }
@@ -460,7 +507,7 @@ impl Engine {
         let unanswered = user.conn.unanswered_on_reuse();
         match user.conn.eof() {
             Ok(Some(Feed::Done { status, .. })) => {
-                self.complete(u, now, status);
+                self.complete_checked(u, now, status);
                 self.close(u);
                 self.free(u, now);
             }
@@ -678,6 +725,7 @@ impl Engine {
             let Some(u) = self.idle.pop_front() else {
                 break;
             };
+            self.take_target(u, self.next);
             self.next += 1;
             self.in_flight += 1;
             self.users[u].req = Some(InFlight {
@@ -710,6 +758,7 @@ impl Engine {
     fn send(&mut self, u: usize, now: Instant) {
         let user = &mut self.users[u];
         user.conn.send();
+        user.found = 0;
         let Some(req) = &mut user.req else { return };
         // Provisional: `poll_output` sets the time the driver takes the
         // send, which is when it writes.
@@ -753,13 +802,45 @@ impl Engine {
                 req.sent = Some(req.sent.map_or(now, |queued| queued.max(now)));
                 req.retried
             });
-        self.stats.record_write(!retry, self.template.bytes().len());
+        let len = self.request_bytes(ConnId(u)).len();
+        self.stats.record_write(!retry, len);
+        if let Some(t) = self
+            .users
+            .get(u)
+            .and_then(|user| self.stats.targets.get_mut(user.target))
+        {
+            t.sent += u64::from(!retry);
+            t.bytes_out += len as u64;
+        }
+    }
+
+    /// Request `k` of this engine goes to `u`: it takes its target from the
+    /// mix, and a templated request is rendered into the user's buffer.
+    fn take_target(&mut self, u: usize, k: u64) {
+        let global = self.global_index(k);
+        let t = self.requests.mix.pick(global);
+        self.started[t] += 1;
+        let user = &mut self.users[u];
+        user.target = t;
+        let template = &self.requests.targets[t].template;
+        if template.is_templated() {
+            let values = Values::new(global, self.requests.seed, self.requests.data.as_ref());
+            template.render(&values, &mut self.scratch, &mut user.buf);
+        }
+    }
+
+    /// The index in the whole run's schedule of this engine's request `k`.
+    fn global_index(&self, k: u64) -> u64 {
+        k.saturating_mul(self.config.stride)
+            .saturating_add(self.config.phase)
     }
 
     /// Whether the request of `u`, having lost the keep-alive race, may go
     /// again: only once, and only if repeating it is harmless.
     fn may_retry(&self, u: usize) -> bool {
-        self.template.is_idempotent() && self.users[u].req.is_some_and(|req| !req.retried)
+        let user = &self.users[u];
+        self.requests.targets[user.target].template.is_idempotent()
+            && user.req.is_some_and(|req| !req.retried)
     }
 
     /// Sends the request of `u` again on a new connection. It keeps its due
@@ -852,7 +933,39 @@ impl Engine {
             since(sent),
             ttfb,
         );
-        self.record(&req, now, Outcome::Completed(status));
+        if let Some(t) = self.stats.targets.get_mut(self.users[u].target) {
+            t.record_response(status, since(req.intended), since(sent), ttfb);
+        }
+        self.record(u, &req, now, Outcome::Completed(status));
+    }
+
+    /// A complete response: completed, unless its target expects another
+    /// status or a body text it did not contain (SPEC §10's checks).
+    fn complete_checked(&mut self, u: usize, now: Instant, status: u16) {
+        let user = &self.users[u];
+        let expect = &self.requests.targets[user.target].expect;
+        if expect
+            .status
+            .as_ref()
+            .is_some_and(|set| !set.contains(status))
+        {
+            self.fail(
+                u,
+                now,
+                ErrorKind::UnexpectedStatus,
+                &format_args!("status {status}, which the target does not expect"),
+            );
+        } else if let Some(needle) = expect.body.as_ref().filter(|n| !n.found(user.found)) {
+            let text = String::from_utf8_lossy(needle.text()).into_owned();
+            self.fail(
+                u,
+                now,
+                ErrorKind::BodyMismatch,
+                &format_args!("status {status}, and the body does not contain {text:?}"),
+            );
+        } else {
+            self.complete(u, now, status);
+        }
     }
 
     fn fail(&mut self, u: usize, now: Instant, kind: ErrorKind, message: &dyn fmt::Display) {
@@ -861,7 +974,10 @@ impl Engine {
             self.in_flight -= 1;
             self.record_send_lag(&req);
             self.stats.record_failure(self.since_t0(now), kind, message);
-            self.record(&req, now, Outcome::Failed(kind));
+            if let Some(t) = self.stats.targets.get_mut(self.users[u].target) {
+                t.record_failure(kind);
+            }
+            self.record(u, &req, now, Outcome::Failed(kind));
         }
     }
 
@@ -876,7 +992,7 @@ impl Engine {
         }
     }
 
-    fn record(&mut self, req: &InFlight, now: Instant, outcome: Outcome) {
+    fn record(&mut self, u: usize, req: &InFlight, now: Instant, outcome: Outcome) {
         if !self.config.record_requests {
             return;
         }
@@ -884,11 +1000,10 @@ impl Engine {
             return;
         };
         let since = |t: Instant| t.checked_duration_since(t0).unwrap_or_default();
-        let index = req
-            .k
-            .saturating_mul(self.config.stride)
-            .saturating_add(self.config.phase);
+        let index = self.global_index(req.k);
+        let target = self.users[u].target as u32;
         self.records.push_back(RequestRecord {
+            target,
             index,
             intended: since(req.intended),
             sent: req.sent.map(since),
@@ -934,6 +1049,17 @@ impl Engine {
         let due = self.quota.map_or(due, |limit| due.min(limit));
         self.stats.unsent = due.saturating_sub(self.next);
         self.stats.scheduled = self.next + self.stats.unsent;
+        if !self.stats.targets.is_empty() {
+            let mut unsent = vec![0; self.stats.targets.len()];
+            let (stride, phase) = (self.config.stride, self.config.phase);
+            self.requests
+                .mix
+                .count(self.next..due.max(self.next), stride, phase, &mut unsent);
+            for ((t, n), started) in self.stats.targets.iter_mut().zip(unsent).zip(&self.started) {
+                t.unsent = n;
+                t.scheduled = started + n;
+            }
+        }
         self.stats.duration = window;
         let wait = self.config.timeout.min(MAX_DRAIN);
         self.phase = Phase::Draining {
@@ -953,8 +1079,11 @@ impl Engine {
         for u in 0..self.users.len() {
             if let Some(req) = self.users[u].req.take() {
                 self.stats.unfinished += 1;
+                if let Some(t) = self.stats.targets.get_mut(self.users[u].target) {
+                    t.unfinished += 1;
+                }
                 self.record_send_lag(&req);
-                self.record(&req, now, Outcome::Unfinished);
+                self.record(u, &req, now, Outcome::Unfinished);
             }
             self.responding.remove(u);
             self.connecting.remove(u);

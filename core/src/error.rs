@@ -79,11 +79,17 @@ pub enum ErrorKind {
     ClosedEarly,
     /// Any other I/O error on an established connection.
     Io,
+    /// A complete response whose status is not one the target expects
+    /// (`--expect-status`, SPEC §10).
+    UnexpectedStatus,
+    /// A complete response whose body does not contain the expected text
+    /// (`--expect-body`, SPEC §10).
+    BodyMismatch,
 }
 
 impl ErrorKind {
     /// Number of kinds; the length of per-kind tables.
-    pub const COUNT: usize = 9;
+    pub const COUNT: usize = 11;
 
     /// Every kind, in report order.
     pub const ALL: [Self; Self::COUNT] = [
@@ -96,6 +102,8 @@ impl ErrorKind {
         Self::Malformed,
         Self::ClosedEarly,
         Self::Io,
+        Self::UnexpectedStatus,
+        Self::BodyMismatch,
     ];
 
     /// Index into per-kind tables.
@@ -115,6 +123,8 @@ impl ErrorKind {
             Self::Malformed => "malformed_response",
             Self::ClosedEarly => "closed_early",
             Self::Io => "io",
+            Self::UnexpectedStatus => "unexpected_status",
+            Self::BodyMismatch => "body_mismatch",
         }
     }
 
@@ -130,6 +140,8 @@ impl ErrorKind {
             Self::Malformed => "malformed response",
             Self::ClosedEarly => "closed early",
             Self::Io => "i/o error",
+            Self::UnexpectedStatus => "unexpected status",
+            Self::BodyMismatch => "body mismatch",
         }
     }
 }

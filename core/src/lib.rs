@@ -20,7 +20,10 @@
 //! ```
 //!
 //! - [`Engine`]: a fixed pool of users fed by an arrival schedule (SPEC §2).
-//! - [`RequestTemplate`]: the request rendered once, written as-is.
+//! - [`RequestTemplate`]: the request rendered once, written as-is, or
+//!   rendered for each request when it holds placeholders ([`template`]).
+//! - [`Requests`]: the targets of a run and the [`Mix`] that picks one for
+//!   each request index.
 //! - [`response`] and [`body`]: response heads via httparse and RFC 9112
 //!   body framing; bodies are counted, never stored.
 //! - [`Pacer`]: the intended start time of request k, computed from k.
@@ -36,11 +39,14 @@ mod conn;
 mod engine;
 pub mod error;
 mod event;
+pub mod mix;
 pub mod pacer;
 pub mod request;
 pub mod response;
 pub mod spread;
 pub mod stats;
+pub mod targets;
+pub mod template;
 mod timer;
 
 pub(crate) use std::time::{Duration, Instant};
@@ -49,11 +55,14 @@ pub use buckets::{BOUNDS_US, Buckets};
 pub use engine::{Config, Engine, MAX_DRAIN, Outcome, RequestRecord, Wake};
 pub use error::{ErrorKind, ParseError};
 pub use event::{ConnId, Output, Stop};
+pub use mix::{Mix, MixError, Order};
 pub use pacer::{Pacer, Rate, Stage};
 pub use request::{RequestError, RequestSpec, RequestTemplate};
 pub use response::{MAX_HEAD_BYTES, MAX_HEADERS, reason_phrase};
 pub use spread::Spread;
-pub use stats::{Second, Stats};
+pub use stats::{Second, Stats, TargetStats};
+pub use targets::{Expect, Needle, Requests, StatusSet, Target};
+pub use template::{Data, TemplateError};
 
 #[cfg(fuzzing)]
 pub mod fuzzing;

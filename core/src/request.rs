@@ -1,6 +1,10 @@
-//! The request, rendered once into bytes and written as-is for every request.
+//! The request, rendered once into bytes and written as-is for every
+//! request; or, when it holds placeholders (SPEC §10), parsed once and
+//! rendered for each request into a buffer the caller reuses.
 
 use std::fmt;
+
+use crate::template::{self, Data, Piece, TemplateError, Values};
 
 /// Why a request could not be rendered. These are the user's input errors.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,6 +18,8 @@ pub enum RequestError {
     InvalidHeaderValue(String),
     /// The path contains whitespace or control characters.
     InvalidTarget(String),
+    /// A placeholder that cannot be rendered.
+    Template(TemplateError),
 }
 
 impl fmt::Display for RequestError {
@@ -34,6 +40,7 @@ impl fmt::Display for RequestError {
                 "invalid value for header {n:?}: control characters are not allowed"
             ),
             Self::InvalidTarget(t) => write!(f, "invalid request target {t:?}"),
+            Self::Template(e) => e.fmt(f),
         }
     }
 }
@@ -58,17 +65,48 @@ pub struct RequestSpec {
     pub close: bool,
 }
 
-/// A request rendered once; every request of the run writes these bytes.
+/// A request, rendered once; every request of the run writes these bytes,
+/// unless it holds placeholders.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestTemplate {
     bytes: Box<[u8]>,
+    /// The pieces to render for each request, when the URL, a header value
+    /// or the body holds a placeholder; `bytes` is then empty.
+    templated: Option<Box<Templated>>,
     head_request: bool,
     idempotent: bool,
 }
 
+/// A request with placeholders, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Templated {
+    /// The request line and header lines, each ending in CRLF, without
+    /// Content-Length and the empty line.
+    head: Vec<Piece>,
+    body: Vec<Piece>,
+    /// Content-Length follows the rendered body.
+    length: bool,
+}
+
 impl RequestTemplate {
-    /// Renders `spec`, validating method, target and headers.
+    /// Renders `spec`, validating method, target and headers. Placeholders
+    /// are written as they are (see [`RequestTemplate::with_data`]).
     pub fn new(spec: &RequestSpec) -> Result<Self, RequestError> {
+        Self::build(spec, None, false)
+    }
+
+    /// Like [`RequestTemplate::new`], but `{{...}}` placeholders in the
+    /// target, the header values and the body are rendered for each request
+    /// (SPEC §10), `{{row.NAME}}` from `data`.
+    pub fn with_data(spec: &RequestSpec, data: Option<&Data>) -> Result<Self, RequestError> {
+        Self::build(spec, data, true)
+    }
+
+    fn build(
+        spec: &RequestSpec,
+        data: Option<&Data>,
+        templates: bool,
+    ) -> Result<Self, RequestError> {
         if spec.method.is_empty() || !spec.method.bytes().all(is_token) {
             return Err(RequestError::InvalidMethod(spec.method.clone()));
         }
@@ -83,6 +121,13 @@ impl RequestTemplate {
                 return Err(RequestError::InvalidHeaderValue(name.clone()));
             }
         }
+        let templated = templates
+            && (template::is_templated(spec.target.as_bytes())
+                || template::is_templated(&spec.body)
+                || spec
+                    .headers
+                    .iter()
+                    .any(|(_, v)| template::is_templated(v.as_bytes())));
         let has = |n: &str| spec.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
 
         let mut out = Vec::with_capacity(128 + spec.body.len());
@@ -108,10 +153,10 @@ impl RequestTemplate {
             line(&[b"Accept: */*"]);
         }
         let wants_length = matches!(spec.method.as_str(), "POST" | "PUT" | "PATCH");
-        if !has("content-length")
+        let length = !has("content-length")
             && !has("transfer-encoding")
-            && (!spec.body.is_empty() || wants_length)
-        {
+            && (!spec.body.is_empty() || wants_length);
+        if length && !templated {
             line(&[b"Content-Length: ", spec.body.len().to_string().as_bytes()]);
         }
         if spec.close && !has("connection") {
@@ -120,16 +165,66 @@ impl RequestTemplate {
         for (name, value) in &spec.headers {
             line(&[name.as_bytes(), b": ", value.trim().as_bytes()]);
         }
+        let head_request = spec.method == "HEAD";
+        let idempotent = is_idempotent(&spec.method);
+        if templated {
+            let mut salt = 0;
+            let head = template::parse(&out, data, &mut salt).map_err(RequestError::Template)?;
+            // A data value goes into the request line or a header value:
+            // it may not break the line (nor, in the target, the request
+            // line's three parts).
+            let target = template::parse(spec.target.as_bytes(), data, &mut 0)
+                .map_err(RequestError::Template)?;
+            template::check_values(&target, data, true).map_err(RequestError::Template)?;
+            template::check_values(&head, data, false).map_err(RequestError::Template)?;
+            let body =
+                template::parse(&spec.body, data, &mut salt).map_err(RequestError::Template)?;
+            return Ok(Self {
+                bytes: Box::default(),
+                templated: Some(Box::new(Templated { head, body, length })),
+                head_request,
+                idempotent,
+            });
+        }
         line(&[]);
         out.extend_from_slice(&spec.body);
         Ok(Self {
             bytes: out.into_boxed_slice(),
-            head_request: spec.method == "HEAD",
-            idempotent: is_idempotent(&spec.method),
+            templated: None,
+            head_request,
+            idempotent,
         })
     }
 
-    /// The bytes to write for each request.
+    /// The request is rendered for each request: it holds placeholders.
+    pub fn is_templated(&self) -> bool {
+        self.templated.is_some()
+    }
+
+    /// Writes the request for `values` into `out` (cleared first), using
+    /// `scratch` for the body while its length is not known yet. Both
+    /// buffers keep their capacity from one request to the next.
+    pub(crate) fn render(&self, values: &Values<'_>, scratch: &mut Vec<u8>, out: &mut Vec<u8>) {
+        out.clear();
+        let Some(t) = &self.templated else {
+            out.extend_from_slice(&self.bytes);
+            return;
+        };
+        template::render(&t.head, values, out);
+        scratch.clear();
+        template::render(&t.body, values, scratch);
+        if t.length {
+            out.extend_from_slice(b"Content-Length: ");
+            // ok: writing into a Vec cannot fail.
+            let _ = std::io::Write::write_fmt(out, format_args!("{}", scratch.len()));
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(scratch);
+    }
+
+    /// The bytes to write for each request (empty when the request is
+    /// templated: see [`RequestTemplate::is_templated`]).
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }

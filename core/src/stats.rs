@@ -121,6 +121,11 @@ pub struct Stats {
     pub duration: Duration,
     /// Per-second rows, in order, possibly with gaps for idle seconds.
     pub timeline: Vec<Second>,
+    /// The results of each target, in the targets' order, when the run
+    /// has a list of them (SPEC §10); empty otherwise. Each holds the
+    /// identity `scheduled = completed + failed + unfinished + unsent`, and
+    /// they add up to the run's counts.
+    pub targets: Vec<TargetStats>,
     current: Current,
     /// Keep each second's latencies and service times in its row (for
     /// saved results, format 2); off, the rows hold only their figures.
@@ -176,6 +181,7 @@ impl Stats {
             elapsed: Duration::ZERO,
             duration: Duration::ZERO,
             timeline: Vec::new(),
+            targets: Vec::new(),
             current: Current {
                 second: 0,
                 completed: 0,
@@ -430,6 +436,158 @@ impl Stats {
         self.elapsed = self.elapsed.max(other.elapsed);
         self.duration = self.duration.max(other.duration);
         self.timeline = merge_timelines(&self.timeline, &other.timeline);
+        if self.targets.is_empty() {
+            self.targets.clone_from(&other.targets);
+        } else {
+            for (a, b) in self.targets.iter_mut().zip(&other.targets) {
+                a.merge(b);
+            }
+        }
+    }
+}
+
+/// How many significant digits a target's histograms keep when a run has
+/// `targets` of them. Histograms grow with the values they hold: at 3
+/// digits, one holding 10 ms takes about 40 KiB, at 2 digits about 8 KiB.
+/// Past 64 targets, two digits (1 % resolution) keep a thousand targets'
+/// three histograms each within tens of MiB; the run's own histograms keep
+/// three.
+pub fn target_sigfigs(targets: usize) -> u8 {
+    if targets <= 64 { SIGFIGS } else { 2 }
+}
+
+/// What one target of a run measured (SPEC §10): the run's figures, for
+/// the requests that went to it.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct TargetStats {
+    /// End of response − intended time.
+    pub latency: Histogram<u64>,
+    /// End of response − start of the write.
+    pub service: Histogram<u64>,
+    /// First response byte − start of the write.
+    pub ttfb: Histogram<u64>,
+    /// Completed responses by status code, ascending.
+    pub status: Vec<(u16, u64)>,
+    /// Failed requests by kind.
+    pub errors: [u64; ErrorKind::COUNT],
+    /// Requests of this target intended to start within the run.
+    pub scheduled: u64,
+    /// Of them, written (each once).
+    pub sent: u64,
+    /// Got a complete response.
+    pub completed: u64,
+    /// Failed (see `errors`).
+    pub failed: u64,
+    /// Still in flight at the end.
+    pub unfinished: u64,
+    /// Still waiting for a free user at the end.
+    pub unsent: u64,
+    /// Response bytes received.
+    pub bytes_in: u64,
+    /// Request bytes sent.
+    pub bytes_out: u64,
+}
+
+impl TargetStats {
+    /// Empty results whose histograms keep `sigfigs` digits and grow as
+    /// values come (see [`target_sigfigs`]).
+    pub fn new(sigfigs: u8) -> Self {
+        let h = || {
+            let mut h = Histogram::new_with_bounds(1, 2, sigfigs.clamp(1, 5))
+                .expect("valid histogram bounds"); // ok: constant bounds
+            h.auto(true);
+            h
+        };
+        Self {
+            latency: h(),
+            service: h(),
+            ttfb: h(),
+            status: Vec::new(),
+            errors: [0; ErrorKind::COUNT],
+            scheduled: 0,
+            sent: 0,
+            completed: 0,
+            failed: 0,
+            unfinished: 0,
+            unsent: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+        }
+    }
+
+    /// `scheduled = completed + failed + unfinished + unsent`.
+    pub fn identity_holds(&self) -> bool {
+        self.scheduled == self.completed + self.failed + self.unfinished + self.unsent
+    }
+
+    /// Completed responses with `status`.
+    pub fn status(&self, status: u16) -> u64 {
+        self.status
+            .iter()
+            .find(|(c, _)| *c == status)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// Adds `n` responses with `status`.
+    pub fn add_status(&mut self, status: u16, n: u64) {
+        match self.status.binary_search_by_key(&status, |(c, _)| *c) {
+            Ok(i) => self.status[i].1 += n,
+            Err(i) => self.status.insert(i, (status, n)),
+        }
+    }
+
+    /// Completed responses whose status is not 2xx or 3xx.
+    pub fn non_success(&self) -> u64 {
+        self.status
+            .iter()
+            .filter(|(c, _)| !(200..400).contains(c))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub(crate) fn record_response(
+        &mut self,
+        status: u16,
+        latency: Duration,
+        service: Duration,
+        ttfb: Duration,
+    ) {
+        self.completed += 1;
+        self.add_status(status, 1);
+        record(&mut self.latency, latency);
+        record(&mut self.service, service);
+        record(&mut self.ttfb, ttfb);
+    }
+
+    pub(crate) fn record_failure(&mut self, kind: ErrorKind) {
+        self.failed += 1;
+        self.errors[kind.index()] += 1;
+    }
+
+    /// Adds `other` into `self` exactly.
+    pub fn merge(&mut self, other: &Self) {
+        for (a, b) in [
+            (&mut self.latency, &other.latency),
+            (&mut self.service, &other.service),
+            (&mut self.ttfb, &other.ttfb),
+        ] {
+            a.add(b).expect("auto-resizing histograms"); // ok: they take any value another holds
+        }
+        for &(code, n) in &other.status {
+            self.add_status(code, n);
+        }
+        for (a, b) in self.errors.iter_mut().zip(other.errors) {
+            *a += b;
+        }
+        self.scheduled += other.scheduled;
+        self.sent += other.sent;
+        self.completed += other.completed;
+        self.failed += other.failed;
+        self.unfinished += other.unfinished;
+        self.unsent += other.unsent;
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
     }
 }
 

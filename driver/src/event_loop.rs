@@ -292,7 +292,7 @@ impl EventLoop {
                     self.start_connect(id, now, opened);
                 }
                 Output::Send(ConnId(id)) => {
-                    match self.sockets[id].send(self.engine.request_bytes()) {
+                    match self.sockets[id].send(self.engine.request_bytes(ConnId(id))) {
                         Ok(()) => self.note_unflushed(id),
                         Err(e) => self.report(id, now, &Failure::Io(e)),
                     }
@@ -389,7 +389,7 @@ impl EventLoop {
         }
         let socket = &mut self.sockets[id];
         if writable && socket.has_pending() {
-            if let Err(e) = socket.flush(self.engine.request_bytes()) {
+            if let Err(e) = socket.flush(self.engine.request_bytes(ConnId(id))) {
                 self.report(id, now, &Failure::Io(e));
                 return;
             }

@@ -50,8 +50,10 @@ pub enum Connect {
 }
 
 /// One request as the server saw it, passed to the responder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
+    /// Its request line, without the line end (`GET /a HTTP/1.1`).
+    pub line: String,
     /// Index over the whole run, from 0.
     pub index: u64,
     /// Index on this connection, from 0.
@@ -333,6 +335,9 @@ pub struct FakeServer {
     pub stats: ServerStats,
     /// The last request received, for checks on its bytes.
     pub last_request: Vec<u8>,
+    /// Every request received, in order, when set to `Some` (tests that
+    /// check what was sent).
+    pub received: Option<Vec<Vec<u8>>>,
     /// When each request arrived, in order.
     pub arrivals: Vec<Instant>,
     /// Breaches of the engine's protocol (see the module doc).
@@ -350,6 +355,7 @@ impl FakeServer {
             origin: None,
             stats: ServerStats::default(),
             last_request: Vec::new(),
+            received: None,
             arrivals: Vec::new(),
             violations: Vec::new(),
         }
@@ -407,6 +413,9 @@ impl FakeServer {
         self.stats.bytes_received += bytes.len() as u64;
         self.last_request.clear();
         self.last_request.extend_from_slice(bytes);
+        if let Some(all) = &mut self.received {
+            all.push(bytes.to_vec());
+        }
         let side = self.slot(conn).side;
         let on_conn = match side {
             Side::Open {
@@ -420,7 +429,9 @@ impl FakeServer {
                 return;
             }
         };
+        let line = bytes.split(|&b| b == b'\r').next().unwrap_or_default();
         let request = Request {
+            line: String::from_utf8_lossy(line).into_owned(),
             index: self.stats.requests,
             on_conn,
             conn,

@@ -33,7 +33,7 @@
 use std::time::{Duration, Instant};
 
 use volley_core::{
-    Config, ConnId, Engine, ErrorKind, Output, RequestSpec, RequestTemplate, Stats, Stop,
+    Config, ConnId, Engine, ErrorKind, Output, RequestSpec, RequestTemplate, Requests, Stats, Stop,
 };
 
 use crate::fake_server::{Delivery, FakeServer, Script};
@@ -97,7 +97,7 @@ impl Sim {
     /// A new engine with `config` and `template` against a server following
     /// `script`, at the epoch. The engine's first connects are already
     /// handed to the server.
-    pub fn new(config: Config, template: RequestTemplate, script: Script) -> Self {
+    pub fn new(config: Config, template: impl Into<Requests>, script: Script) -> Self {
         let epoch = Instant::now();
         let mut sim = Self {
             engine: Engine::new(config, template, epoch),
@@ -256,7 +256,7 @@ impl Sim {
                     self.outputs.sends += 1;
                     let before = self.server.violations.len();
                     self.server
-                        .receive(c, self.now, self.engine.request_bytes());
+                        .receive(c, self.now, self.engine.request_bytes(c));
                     if self.server.violations.len() > before {
                         self.note(format_args!("!! violation"));
                     }
@@ -398,7 +398,7 @@ pub fn run(config: Config, script: Script) -> Sim {
 }
 
 /// Runs `config` with `template` against `script` to the end.
-pub fn run_with(config: Config, template: RequestTemplate, script: Script) -> Sim {
+pub fn run_with(config: Config, template: impl Into<Requests>, script: Script) -> Sim {
     let mut sim = Sim::new(config, template, script);
     sim.run_to_end();
     sim

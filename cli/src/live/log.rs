@@ -110,6 +110,7 @@ mod tests {
             done: ms(15),
             bytes_in: 120,
             outcome: Outcome::Completed(200),
+            target: 0,
         };
         assert_eq!(row(base), "7,10000,11000,15000,5000,4000,200,120,\n");
         let failed = RequestRecord {

@@ -400,6 +400,10 @@ fn hint(f: &mut fmt::Formatter<'_>, kind: ErrorKind, timeout: Duration) -> fmt::
         ErrorKind::ClosedEarly => {
             "the server closed connections before finishing responses; it may be overloaded or restarting"
         }
+        ErrorKind::UnexpectedStatus => {
+            "responses came with a status the target does not expect (--expect-status); see the status codes above"
+        }
+        ErrorKind::BodyMismatch => "response bodies did not contain the --expect-body text",
         _ => "see the example message above",
     })
 }
