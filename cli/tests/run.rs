@@ -185,6 +185,41 @@ fn closed_port_reports_refusals_and_exits_1_promptly() {
     assert!(report.contains("no request completed"), "{report}");
 }
 
+/// A Unix socket file nobody listens on (left by a server that died)
+/// refuses each connect before the stream exists, not later as an event:
+/// the run still ends on time and reports the refusals.
+#[test]
+fn a_unix_socket_nobody_listens_on_is_refused_promptly() {
+    let dir = std::env::temp_dir().join(format!("volley-dead-socket-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("dead.sock");
+    let _ = std::fs::remove_file(&path);
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let mut child = Command::new(volley_bin())
+        .args(["http://localhost/", "--unix-socket", path.to_str().unwrap()])
+        .args(["--rps", "50", "--users", "3", "-d", "1", "-q"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {:?}", start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(report.contains("connect refused"), "{report}");
+    assert!(report.contains("no request completed"), "{report}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn text_report_has_every_section_in_order() {
     let server = target();

@@ -83,8 +83,10 @@ impl Route {
     }
 
     /// Starts a connect for the socket slot `slot` to the current
-    /// destination (a new attempt).
-    pub(crate) fn open(&self, slot: usize) -> io::Result<(Stream, Attempt)> {
+    /// destination (a new attempt). The attempt comes back whether or not
+    /// the connect could start, so that a synchronous refusal (a Unix
+    /// socket nobody listens on) counts against it too.
+    pub(crate) fn open(&self, slot: usize) -> (Attempt, io::Result<Stream>) {
         self.open_at(
             slot,
             Attempt {
@@ -94,15 +96,15 @@ impl Route {
         )
     }
 
-    fn open_at(&self, slot: usize, attempt: Attempt) -> io::Result<(Stream, Attempt)> {
+    fn open_at(&self, slot: usize, attempt: Attempt) -> (Attempt, io::Result<Stream>) {
         let stream = match &self.endpoint {
             Endpoint::Tcp { addrs, local } => {
                 let source = (!local.is_empty()).then(|| local[slot % local.len()]);
-                Stream::tcp(addrs[attempt.destination], source)?
+                Stream::tcp(addrs[attempt.destination], source)
             }
-            Endpoint::Unix(path) => Stream::unix(path)?,
+            Endpoint::Unix(path) => Stream::unix(path),
         };
-        Ok((stream, attempt))
+        (attempt, stream)
     }
 
     /// `attempt`'s destination refused or timed out: later connects go to
@@ -119,7 +121,7 @@ impl Route {
         &self,
         slot: usize,
         attempt: Attempt,
-    ) -> Option<io::Result<(Stream, Attempt)>> {
+    ) -> Option<(Attempt, io::Result<Stream>)> {
         (attempt.tried < self.opened.len()).then(|| {
             self.open_at(
                 slot,
@@ -159,15 +161,15 @@ mod tests {
             addrs,
             local: Vec::new(),
         });
-        let (_, first) = route.open(0).unwrap();
+        let (first, _) = route.open(0);
         assert_eq!((first.destination, first.tried), (0, 1));
         route.failed(first);
-        let (_, second) = route.retry(0, first).unwrap().unwrap();
+        let (second, _) = route.retry(0, first).unwrap();
         assert_eq!((second.destination, second.tried), (1, 2));
         // Another slot's attempt now starts at the second destination.
-        assert_eq!(route.open(1).unwrap().1.destination, 1);
+        assert_eq!(route.open(1).0.destination, 1);
         route.failed(second);
-        let (_, third) = route.retry(0, second).unwrap().unwrap();
+        let (third, _) = route.retry(0, second).unwrap();
         assert_eq!((third.destination, third.tried), (2, 3));
         route.failed(third);
         assert!(

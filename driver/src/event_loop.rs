@@ -317,24 +317,25 @@ impl EventLoop {
         &mut self,
         id: usize,
         now: Instant,
-        mut opened: io::Result<(Stream, Attempt)>,
+        (mut attempt, mut opened): (Attempt, io::Result<Stream>),
     ) {
         loop {
-            let result = opened.and_then(|started| {
+            let result = opened.and_then(|stream| {
                 self.sockets[id].connect(
                     self.poll.registry(),
                     Token(id),
-                    started,
+                    (stream, attempt),
                     self.tls.as_ref(),
                 )
             });
             let Err(e) = result else { return };
             self.sockets[id].close();
             if e.kind() == io::ErrorKind::ConnectionRefused {
-                let attempt = self.sockets[id].attempt();
+                // The attempt of this connect, not the slot's: a refusal
+                // before the stream exists leaves the slot's last one.
                 self.route.failed(attempt);
                 if let Some(next) = self.route.retry(id, attempt) {
-                    opened = next;
+                    (attempt, opened) = next;
                     continue;
                 }
             }

@@ -194,6 +194,9 @@ fn certificate_reason(c: &CertificateError, host: &str) -> String {
             format!("it is not valid for the name {host:?}")
         }
         CertificateError::Revoked => "it has been revoked".to_string(),
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+            "its extended key usage does not allow a TLS server (no serverAuth)".to_string()
+        }
         other => other_reason(other),
     }
 }
@@ -262,11 +265,14 @@ impl ServerCertVerifier for RootsOrPinned {
         // webpki checks the end entity's dates before its basic constraints,
         // so a CA certificate refused as the server's own is valid now (the
         // trust matrix in cli/tests/tls.rs holds an expired one to that).
-        // The name is not checked until the chain is, so check it here.
+        // Its extended key usage and the name come after, so check them here.
         if matches!(webpki_error(c), Some(webpki::Error::CaUsedAsEndEntity))
             && self.is_pinned(end_entity)
         {
             let cert = ParsedCertificate::try_from(end_entity)?;
+            if !serves_tls(end_entity).ok_or(CertificateError::BadEncoding)? {
+                return Err(CertificateError::InvalidPurpose.into());
+            }
             rustls::client::verify_server_name(&cert, server_name)?;
             return Ok(ServerCertVerified::assertion());
         }
@@ -294,6 +300,66 @@ impl ServerCertVerifier for RootsOrPinned {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.webpki.supported_verify_schemes()
     }
+}
+
+/// Whether the certificate `der` may be a TLS server's, as webpki rules for
+/// the server's own: with no extended key usage extension, or one that
+/// lists serverAuth. `None` if the DER is not a certificate's.
+fn serves_tls(der: &[u8]) -> Option<bool> {
+    const EXTENSIONS: u8 = 0xa3; // [3] EXPLICIT, in the TBSCertificate
+    const EXTENDED_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25]; // 2.5.29.37
+    const SERVER_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
+    let (_, certificate, _) = der_element(der)?;
+    let (_, mut tbs, _) = der_element(certificate)?;
+    while !tbs.is_empty() {
+        let (tag, field, rest) = der_element(tbs)?;
+        tbs = rest;
+        if tag != EXTENSIONS {
+            continue;
+        }
+        let (_, mut extensions, _) = der_element(field)?;
+        while !extensions.is_empty() {
+            let (_, extension, rest) = der_element(extensions)?;
+            extensions = rest;
+            let (_, id, fields) = der_element(extension)?;
+            if id != EXTENDED_KEY_USAGE {
+                continue;
+            }
+            // `critical` (a BOOLEAN) may come before the OCTET STRING.
+            let (tag, mut value, rest) = der_element(fields)?;
+            if tag == 0x01 {
+                (_, value, _) = der_element(rest)?;
+            }
+            let (_, mut purposes, _) = der_element(value)?;
+            while !purposes.is_empty() {
+                let (_, purpose, rest) = der_element(purposes)?;
+                if purpose == SERVER_AUTH {
+                    return Some(true);
+                }
+                purposes = rest;
+            }
+            return Some(false);
+        }
+    }
+    Some(true)
+}
+
+/// The DER element at the start of `der`: its tag, its contents and what
+/// follows it.
+fn der_element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = der.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let (len, rest) = rest.split_at(n);
+        (len.iter().fold(0, |l, &b| l << 8 | usize::from(b)), rest)
+    };
+    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
 }
 
 /// `--insecure`: accepts any certificate, but still checks that the
@@ -391,6 +457,38 @@ mod tests {
             message.contains("it is a CA certificate used as the server's own"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_pinned_ca_certificate_must_allow_a_tls_server() {
+        use rcgen::ExtendedKeyUsagePurpose::{ClientAuth, ServerAuth};
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verify_pinned = |purposes| {
+            let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.extended_key_usages = purposes;
+            let key = KeyPair::generate().unwrap();
+            let cert = params.self_signed(&key).unwrap().der().clone();
+            let mut roots = RootCertStore::empty();
+            roots.add(cert.clone()).unwrap();
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+                    .build()
+                    .unwrap();
+            let pinned = RootsOrPinned {
+                webpki,
+                pinned: vec![cert.clone()],
+            };
+            let name = ServerName::try_from("localhost").unwrap();
+            pinned
+                .verify_server_cert(&cert, &[], &name, &[], UnixTime::now())
+                .map(drop)
+        };
+        assert!(verify_pinned(vec![]).is_ok());
+        assert!(verify_pinned(vec![ClientAuth, ServerAuth]).is_ok());
+        let refused = verify_pinned(vec![ClientAuth]).unwrap_err();
+        let message = fatal_message(&refused, "localhost", false).unwrap();
+        assert!(message.contains("does not allow a TLS server"), "{message}");
     }
 
     #[test]
