@@ -94,6 +94,7 @@ fn fixture() -> (RunInfo, Stats, Vec<crate::plan::threshold::Rule>) {
         insecure: true,
         shard: Some(SHARD),
         stages: Vec::new(),
+        targets: Vec::new(),
     };
     let rules = crate::plan::threshold::parse_all(&[
         "p99<250ms".into(),

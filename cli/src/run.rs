@@ -152,6 +152,7 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
                 rps: st.rps,
             })
             .collect(),
+        targets: Vec::new(),
     };
     let schedule = Schedule {
         rps: plan.target_rps(),

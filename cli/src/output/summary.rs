@@ -6,11 +6,11 @@
 use std::fmt;
 use std::time::Duration;
 
-use volley_core::{ErrorKind, Second, Stats};
+use volley_core::{ErrorKind, Second, Stats, TargetStats};
 
 use crate::format::{percent, rate, thousands, us};
 use crate::plan::threshold::{self, Rule, Verdict};
-use crate::result::{Bytes, Connections, Dist, Requests, RunInfo, Statuses};
+use crate::result::{Bytes, Connections, Dist, Requests, RunInfo, Statuses, TargetInfo};
 
 /// A finished run (or merge), ready to be rendered.
 #[derive(Debug)]
@@ -46,6 +46,53 @@ pub(crate) struct Summary<'a> {
     pub(crate) connections: Connections,
     pub(crate) warnings: Vec<Warning>,
     pub(crate) verdicts: Vec<Verdict>,
+    /// Each target's figures, in the targets' order; empty for a run of
+    /// one request.
+    pub(crate) targets: Vec<TargetSummary<'a>>,
+}
+
+/// One target's figures (SPEC §10), computed as the run's are.
+#[derive(Debug)]
+pub(crate) struct TargetSummary<'a> {
+    pub(crate) info: TargetInfo,
+    /// Its statistics: the histograms for `--save`.
+    pub(crate) stats: &'a TargetStats,
+    pub(crate) requests: Requests,
+    pub(crate) latency: Dist,
+    pub(crate) service: Dist,
+    pub(crate) ttfb: Dist,
+    pub(crate) statuses: Statuses,
+    pub(crate) bytes: Bytes,
+}
+
+impl<'a> TargetSummary<'a> {
+    /// Target `i` of the run: `t`, described by `run.targets[i]` (named
+    /// `#i+1` should the description be missing).
+    fn new(run: &RunInfo, i: usize, t: &'a TargetStats, window: std::time::Duration) -> Self {
+        Self {
+            info: run.targets.get(i).cloned().unwrap_or_else(|| TargetInfo {
+                name: format!("#{}", i + 1),
+                ..TargetInfo::default()
+            }),
+            stats: t,
+            requests: Requests::of_target(t, window),
+            latency: Dist::of(&t.latency),
+            service: Dist::of(&t.service),
+            ttfb: Dist::of(&t.ttfb),
+            statuses: Statuses(t.status.clone()),
+            bytes: Bytes::of_target(t),
+        }
+    }
+}
+
+/// `errors` as a share of the requests that `ended`, in percent; 0 when
+/// none ended.
+fn share_of_ended(errors: u64, ended: u64) -> f64 {
+    if ended == 0 {
+        0.0
+    } else {
+        100.0 * errors as f64 / ended as f64
+    }
 }
 
 /// One error kind of the report.
@@ -94,11 +141,7 @@ impl<'a> Summary<'a> {
             statuses: Statuses::of(s),
             non_success,
             errors_total,
-            error_share: if ended == 0 {
-                0.0
-            } else {
-                100.0 * errors_total as f64 / ended as f64
-            },
+            error_share: share_of_ended(errors_total, ended),
             errors,
             bytes: Bytes::of(s),
             bytes_per_s: Bytes {
@@ -108,6 +151,12 @@ impl<'a> Summary<'a> {
             connections: Connections::of(s),
             warnings: Warning::all(run, s),
             verdicts: threshold::evaluate(rules, s),
+            targets: s
+                .targets
+                .iter()
+                .enumerate()
+                .map(|(i, t)| TargetSummary::new(run, i, t, s.duration))
+                .collect(),
         }
     }
 
