@@ -63,6 +63,12 @@ pub(crate) struct TargetSummary<'a> {
     pub(crate) ttfb: Dist,
     pub(crate) statuses: Statuses,
     pub(crate) bytes: Bytes,
+    /// Failed requests plus completed ones with a status other than
+    /// 2xx/3xx, as the run's `errors_total`.
+    pub(crate) errors_total: u64,
+    /// Its requests that ended: completed + failed, what `errors_total`
+    /// is a share of (as for the run and `--threshold errors<1%`).
+    pub(crate) ended: u64,
 }
 
 impl<'a> TargetSummary<'a> {
@@ -81,6 +87,8 @@ impl<'a> TargetSummary<'a> {
             ttfb: Dist::of(&t.ttfb),
             statuses: Statuses(t.status.clone()),
             bytes: Bytes::of_target(t),
+            errors_total: t.failed + t.non_success(),
+            ended: t.completed + t.failed,
         }
     }
 }
