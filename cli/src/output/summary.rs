@@ -158,7 +158,14 @@ impl<'a> Summary<'a> {
             },
             connections: Connections::of(s),
             warnings: Warning::all(run, s),
-            verdicts: threshold::evaluate(rules, s),
+            verdicts: threshold::evaluate(
+                rules,
+                s,
+                &run.targets
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>(),
+            ),
             targets: s
                 .targets
                 .iter()

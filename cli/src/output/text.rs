@@ -356,7 +356,11 @@ mod tests {
             s.add_status(if i <= 3 { 503 } else { 200 }, 1);
         }
         (s.completed, s.failed) = (100, 2);
-        let verdicts = evaluate(&[parse("p50<1s").unwrap(), parse("errors<1%").unwrap()], &s);
+        let verdicts = evaluate(
+            &[parse("p50<1s").unwrap(), parse("errors<1%").unwrap()],
+            &s,
+            &[],
+        );
         let mut out = Vec::new();
         thresholds(&verdicts, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
