@@ -465,7 +465,8 @@ fn hint(f: &mut fmt::Formatter<'_>, kind: ErrorKind, timeout: Duration) -> fmt::
             "the server closed connections before finishing responses; it may be overloaded or restarting"
         }
         ErrorKind::UnexpectedStatus => {
-            "responses came with a status the target does not expect (--expect-status); see the status codes above"
+            "responses came with a status the request does not expect (--expect-status, or a target's \
+             expect_status); they count as failed, not under the status codes: the example names the status"
         }
         ErrorKind::BodyMismatch => "response bodies did not contain the --expect-body text",
         _ => "see the example message above",
