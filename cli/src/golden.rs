@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use volley_core::{ErrorKind, Second, Stats};
+use volley_core::{ErrorKind, Second, Stats, TargetStats};
 
 use crate::output::{Summary, html, json, text};
 use crate::plan::shard::Shard;
-use crate::result::{RunInfo, saved};
+use crate::result::{RunInfo, TargetInfo, saved};
 
 fn fixture() -> (RunInfo, Stats, Vec<crate::plan::threshold::Rule>) {
     let mut s = Stats::new();
@@ -94,6 +94,7 @@ fn fixture() -> (RunInfo, Stats, Vec<crate::plan::threshold::Rule>) {
         insecure: true,
         shard: Some(SHARD),
         stages: Vec::new(),
+        targets: Vec::new(),
     };
     let rules = crate::plan::threshold::parse_all(&[
         "p99<250ms".into(),
@@ -101,6 +102,68 @@ fn fixture() -> (RunInfo, Stats, Vec<crate::plan::threshold::Rule>) {
         "rps>=990".into(),
     ])
     .unwrap();
+    (info, s, rules)
+}
+
+/// `fixture()` as a run of two targets, one in five requests to `login`:
+/// their counts add up to the run's.
+fn fixture_with_targets() -> (RunInfo, Stats, Vec<crate::plan::threshold::Rule>) {
+    let (mut info, mut s, rules) = fixture();
+    let sigfigs = volley_core::stats::target_sigfigs(2);
+    let (mut login, mut api) = (TargetStats::new(sigfigs), TargetStats::new(sigfigs));
+    for i in 0..2_000u64 {
+        let t = if i % 5 == 0 { &mut login } else { &mut api };
+        let v = if i % 10 == 0 {
+            20_000 + i * 7
+        } else {
+            900 + (i * 37) % 3_000
+        };
+        t.latency.record(v).unwrap();
+        t.service.record(v * 9 / 10).unwrap();
+        t.ttfb.record(v * 8 / 10).unwrap();
+        t.add_status(
+            if i % 100 == 7 {
+                503
+            } else if i % 250 == 3 {
+                404
+            } else {
+                200
+            },
+            1,
+        );
+        t.completed += 1;
+        t.sent += 1;
+        t.bytes_in += 129;
+        t.bytes_out += 82;
+    }
+    login.failed = 2;
+    login.errors[ErrorKind::Timeout.index()] = 2;
+    login.unsent = 4;
+    api.failed = 3;
+    api.errors[ErrorKind::Timeout.index()] = 1;
+    api.errors[ErrorKind::Reset.index()] = 2;
+    api.unfinished = 1;
+    login.sent += 2;
+    api.sent += 4;
+    for t in [&mut login, &mut api] {
+        t.scheduled = t.completed + t.failed + t.unfinished + t.unsent;
+    }
+    assert_eq!(login.scheduled + api.scheduled, s.scheduled);
+    s.targets = vec![login, api];
+    info.targets = vec![
+        TargetInfo {
+            name: "login".into(),
+            method: "POST".into(),
+            url: "https://127.0.0.1:18123/login".into(),
+            weight: 1,
+        },
+        TargetInfo {
+            name: "GET /api?a=1&b=<2>".into(),
+            method: "GET".into(),
+            url: "https://127.0.0.1:18123/api?a=1&b=<2>".into(),
+            weight: 4,
+        },
+    ];
     (info, s, rules)
 }
 
@@ -182,6 +245,25 @@ fn text_report() {
     let mut out = Vec::new();
     text::render(&Summary::new(&info, &stats, &rules, WALL_START), &mut out).unwrap();
     golden("report.txt", &String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn text_report_of_targets() {
+    let (info, stats, rules) = fixture_with_targets();
+    let mut out = Vec::new();
+    text::render(&Summary::new(&info, &stats, &rules, WALL_START), &mut out).unwrap();
+    golden("report-targets.txt", &String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn json_report_of_targets() {
+    let (info, stats, rules) = fixture_with_targets();
+    let summary = Summary::new(&info, &stats, &rules, WALL_START);
+    let text = saved::to_json(&json::document(&summary, false)).unwrap();
+    golden(
+        "report-targets.json",
+        &(String::from_utf8(text).unwrap() + "\n"),
+    );
 }
 
 #[test]

@@ -150,6 +150,8 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
         eprintln!("volley merge: note: {note}");
     }
     let merged = result::merge::merge(parts);
+    let names: Vec<String> = merged.info.targets.iter().map(|t| t.name.clone()).collect();
+    plan::threshold::check_scopes(&report.thresholds, &names)?;
     output::conclude(
         &merged.info,
         &merged.stats,

@@ -152,6 +152,7 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
                 rps: st.rps,
             })
             .collect(),
+        targets: Vec::new(),
     };
     let schedule = Schedule {
         rps: plan.target_rps(),
@@ -166,7 +167,7 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
     }
     let log = match &plan.log {
         Some(path) => Some(
-            RequestLog::create(path)
+            RequestLog::create(path, &[plan.target_name()])
                 .map_err(|e| UsageError(format!("--log {path:?}: cannot create it: {e}")))?,
         ),
         None => None,

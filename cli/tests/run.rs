@@ -430,7 +430,9 @@ fn log_has_one_row_per_request_on_the_schedule() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("index,intended_us,sent_us,done_us,latency_us,service_us,status,bytes_in,error")
+        Some(
+            "index,intended_us,sent_us,done_us,latency_us,service_us,status,bytes_in,error,target"
+        )
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     let r = &v["requests"];
@@ -449,6 +451,7 @@ fn log_has_one_row_per_request_on_the_schedule() {
         assert!(sent >= index * 2000 && done >= sent, "{f:?}");
         assert_eq!(f[4].parse::<u64>().unwrap(), done - index * 2000);
         assert!(f[6] == "200" || f[6] == "503", "{f:?}");
+        assert_eq!(f[9], "GET /", "the target column names the request");
     }
     let statuses_200 = rows.iter().filter(|f| f[6] == "200").count() as u64;
     assert_eq!(statuses_200, v["status"]["200"].as_u64().unwrap());

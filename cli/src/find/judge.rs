@@ -108,7 +108,7 @@ pub(crate) fn judge(s: &Stats, rules: &[Rule], cx: Context) -> Outcome {
         );
         return Outcome::Limited { why, users: None };
     }
-    for v in threshold::evaluate(rules, s) {
+    for v in threshold::evaluate(rules, s, &[]) {
         if !v.passed {
             return Outcome::Fail(Reason::Slo {
                 rule: v.rule.text().to_string(),

@@ -122,6 +122,14 @@ pub(crate) fn run(a: &FindArgs) -> anyhow::Result<Exit> {
     let set = settings(a)?;
     let rules = threshold::parse_all(&a.slos)
         .map_err(|e| UsageError(e.0.replace("--threshold", "--slo")))?;
+    // Each step is judged as a whole: a rule scoped to a target is refused.
+    if let Some(rule) = rules.iter().find(|r| r.scope().is_some()) {
+        return Err(UsageError(format!(
+            "--slo {:?}: volley find judges each step as a whole; drop the target's name",
+            rule.text()
+        ))
+        .into());
+    }
     let mut args = a.run.clone();
     args.rps = Some(set.start.to_string());
     let mut plan = plan::build(&args)?;

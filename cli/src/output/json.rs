@@ -2,7 +2,9 @@
 //! prints it without histograms; `--save` writes it with them.
 
 use super::summary::Summary;
-use crate::result::{Document, FORMAT, Histograms, Row, ThresholdResult, VERSION};
+use crate::result::{
+    Document, FORMAT, Histograms, Row, TargetHistograms, TargetResult, ThresholdResult, VERSION,
+};
 
 /// The document of `s`; with every histogram when `histograms`.
 pub(crate) fn document(s: &Summary<'_>, histograms: bool) -> Document {
@@ -42,6 +44,21 @@ pub(crate) fn document(s: &Summary<'_>, histograms: bool) -> Document {
             })
             .collect(),
         warnings: s.warnings.iter().map(ToString::to_string).collect(),
+        targets: s
+            .targets
+            .iter()
+            .map(|t| TargetResult {
+                target: t.info.clone(),
+                requests: t.requests,
+                latency_us: t.latency,
+                service_time_us: t.service,
+                ttfb_us: t.ttfb,
+                status: t.statuses.clone(),
+                errors: t.stats.errors,
+                bytes: t.bytes,
+                histograms: histograms.then(|| TargetHistograms::of(t.stats)),
+            })
+            .collect(),
         histograms: histograms.then(|| Histograms::of(stats)),
     }
 }

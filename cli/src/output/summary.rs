@@ -6,11 +6,11 @@
 use std::fmt;
 use std::time::Duration;
 
-use volley_core::{ErrorKind, Second, Stats};
+use volley_core::{ErrorKind, Second, Stats, TargetStats};
 
 use crate::format::{percent, rate, thousands, us};
 use crate::plan::threshold::{self, Rule, Verdict};
-use crate::result::{Bytes, Connections, Dist, Requests, RunInfo, Statuses};
+use crate::result::{Bytes, Connections, Dist, Requests, RunInfo, Statuses, TargetInfo};
 
 /// A finished run (or merge), ready to be rendered.
 #[derive(Debug)]
@@ -46,6 +46,61 @@ pub(crate) struct Summary<'a> {
     pub(crate) connections: Connections,
     pub(crate) warnings: Vec<Warning>,
     pub(crate) verdicts: Vec<Verdict>,
+    /// Each target's figures, in the targets' order; empty for a run of
+    /// one request.
+    pub(crate) targets: Vec<TargetSummary<'a>>,
+}
+
+/// One target's figures (SPEC §10), computed as the run's are.
+#[derive(Debug)]
+pub(crate) struct TargetSummary<'a> {
+    pub(crate) info: TargetInfo,
+    /// Its statistics: the histograms for `--save`.
+    pub(crate) stats: &'a TargetStats,
+    pub(crate) requests: Requests,
+    pub(crate) latency: Dist,
+    pub(crate) service: Dist,
+    pub(crate) ttfb: Dist,
+    pub(crate) statuses: Statuses,
+    pub(crate) bytes: Bytes,
+    /// Failed requests plus completed ones with a status other than
+    /// 2xx/3xx, as the run's `errors_total`.
+    pub(crate) errors_total: u64,
+    /// Its requests that ended: completed + failed, what `errors_total`
+    /// is a share of (as for the run and `--threshold errors<1%`).
+    pub(crate) ended: u64,
+}
+
+impl<'a> TargetSummary<'a> {
+    /// Target `i` of the run: `t`, described by `run.targets[i]` (named
+    /// `#i+1` should the description be missing).
+    fn new(run: &RunInfo, i: usize, t: &'a TargetStats, window: std::time::Duration) -> Self {
+        Self {
+            info: run.targets.get(i).cloned().unwrap_or_else(|| TargetInfo {
+                name: format!("#{}", i + 1),
+                ..TargetInfo::default()
+            }),
+            stats: t,
+            requests: Requests::of_target(t, window),
+            latency: Dist::of(&t.latency),
+            service: Dist::of(&t.service),
+            ttfb: Dist::of(&t.ttfb),
+            statuses: Statuses(t.status.clone()),
+            bytes: Bytes::of_target(t),
+            errors_total: t.failed + t.non_success(),
+            ended: t.completed + t.failed,
+        }
+    }
+}
+
+/// `errors` as a share of the requests that `ended`, in percent; 0 when
+/// none ended.
+fn share_of_ended(errors: u64, ended: u64) -> f64 {
+    if ended == 0 {
+        0.0
+    } else {
+        100.0 * errors as f64 / ended as f64
+    }
 }
 
 /// One error kind of the report.
@@ -94,11 +149,7 @@ impl<'a> Summary<'a> {
             statuses: Statuses::of(s),
             non_success,
             errors_total,
-            error_share: if ended == 0 {
-                0.0
-            } else {
-                100.0 * errors_total as f64 / ended as f64
-            },
+            error_share: share_of_ended(errors_total, ended),
             errors,
             bytes: Bytes::of(s),
             bytes_per_s: Bytes {
@@ -107,7 +158,20 @@ impl<'a> Summary<'a> {
             },
             connections: Connections::of(s),
             warnings: Warning::all(run, s),
-            verdicts: threshold::evaluate(rules, s),
+            verdicts: threshold::evaluate(
+                rules,
+                s,
+                &run.targets
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            targets: s
+                .targets
+                .iter()
+                .enumerate()
+                .map(|(i, t)| TargetSummary::new(run, i, t, s.duration))
+                .collect(),
         }
     }
 
@@ -401,7 +465,8 @@ fn hint(f: &mut fmt::Formatter<'_>, kind: ErrorKind, timeout: Duration) -> fmt::
             "the server closed connections before finishing responses; it may be overloaded or restarting"
         }
         ErrorKind::UnexpectedStatus => {
-            "responses came with a status the target does not expect (--expect-status); see the status codes above"
+            "responses came with a status the request does not expect (--expect-status, or a target's \
+             expect_status); they count as failed, not under the status codes: the example names the status"
         }
         ErrorKind::BodyMismatch => "response bodies did not contain the --expect-body text",
         _ => "see the example message above",

@@ -17,6 +17,7 @@ pub(crate) fn render(s: &Summary<'_>, out: &mut dyn Write) -> io::Result<()> {
     requests(s, out)?;
     times(s, out)?;
     statuses(s, out)?;
+    targets(s, out)?;
     errors(s, out)?;
     transfer(s, out)?;
     if !s.warnings.is_empty() {
@@ -167,6 +168,48 @@ fn statuses(s: &Summary<'_>, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// The "Targets" table of a run of `--targets`; nothing otherwise.
+fn targets(s: &Summary<'_>, out: &mut dyn Write) -> io::Result<()> {
+    if s.targets.is_empty() {
+        return Ok(());
+    }
+    let w = s
+        .targets
+        .iter()
+        .map(|t| t.info.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("name".len());
+    writeln!(out, "\nTargets")?;
+    writeln!(
+        out,
+        "  {:<w$} {:>10} {:>9} {:>9} {:>9} {:>9} {:>7}",
+        "name", "requests", "req/s", "p50", "p99", "max", "errors"
+    )?;
+    for t in &s.targets {
+        let time = |v: u64| match t.latency.count {
+            0 => "-".to_string(),
+            _ => us(v as f64),
+        };
+        writeln!(
+            out,
+            "  {:<w$} {:>10} {:>9} {:>9} {:>9} {:>9} {:>7}",
+            t.info.name,
+            thousands(t.requests.scheduled),
+            rate(t.requests.achieved_rps),
+            time(t.latency.at(50.0)),
+            time(t.latency.at(99.0)),
+            time(t.latency.max),
+            percent(t.errors_total, t.ended)
+        )?;
+    }
+    writeln!(
+        out,
+        "  requests: scheduled; p50 to max: latency; errors: failures and statuses other than 2xx/3xx, \
+         of the requests that ended"
+    )
+}
+
 fn errors(s: &Summary<'_>, out: &mut dyn Write) -> io::Result<()> {
     if s.errors.is_empty() {
         return Ok(());
@@ -313,7 +356,11 @@ mod tests {
             s.add_status(if i <= 3 { 503 } else { 200 }, 1);
         }
         (s.completed, s.failed) = (100, 2);
-        let verdicts = evaluate(&[parse("p50<1s").unwrap(), parse("errors<1%").unwrap()], &s);
+        let verdicts = evaluate(
+            &[parse("p50<1s").unwrap(), parse("errors<1%").unwrap()],
+            &s,
+            &[],
+        );
         let mut out = Vec::new();
         thresholds(&verdicts, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -325,6 +372,29 @@ mod tests {
         let mut none = Vec::new();
         thresholds(&[], &mut none).unwrap();
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn a_target_without_completions_shows_dashes() {
+        let mut s = volley_core::Stats::new();
+        let mut t = volley_core::TargetStats::new(3);
+        (t.scheduled, t.unsent) = (3, 3);
+        s.targets = vec![t];
+        let info = crate::result::RunInfo {
+            targets: vec![crate::result::TargetInfo {
+                name: "GET /slow".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        targets(&super::Summary::new(&info, &s, &[], 0.0), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let row = text.lines().nth(3).unwrap();
+        assert_eq!(
+            row,
+            "  GET /slow          3       0.0         -         -         -       -"
+        );
     }
 
     #[test]

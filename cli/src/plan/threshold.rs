@@ -9,17 +9,28 @@
 //! | `errors` | a share `1%` or a count `10` | failed requests plus responses other than 2xx/3xx, as a share of the requests that ended (completed + failed) or as a count |
 //! | `rps` | a plain number | the achieved rate, req/s |
 //!
+//! (Scoped to a target, each is measured over that target's requests; its
+//! rate over the run's window.)
+//!
 //! A latency without a unit is refused: `--duration 10` means seconds while
 //! latencies are usually thought of in milliseconds, so a bare number would
 //! be read wrongly by someone either way.
+//!
+//! A rule may be scoped to one target of `--targets` (SPEC §10):
+//! `login:p99<200ms` judges the requests of target `login` alone. Names may
+//! hold spaces, `/` and `:` (`GET /api:p99<1s`), so the scope ends at the
+//! last `:` that a metric follows. Parsing does not know the targets;
+//! [`check_scopes`] refuses a scope that names none, before the run.
 
-use volley_core::Stats;
+use hdrhistogram::Histogram;
+use volley_core::{Stats, TargetStats};
 
 use crate::error::UsageError;
 use crate::format::{round, thousands, trim};
 
 const ACCEPTED: &str = "expected METRIC OP VALUE with METRIC one of p50 p90 p95 p99 p99.9 p99.99 mean max \
-     (latency), errors or rps, and OP one of < <= > >=, e.g. p99<250ms, errors<1%, errors<=10, rps>=990";
+     (latency), errors or rps, and OP one of < <= > >=, e.g. p99<250ms, errors<1%, errors<=10, rps>=990, \
+     or TARGET:METRIC OP VALUE for one target, e.g. login:p99<200ms";
 
 /// What a rule measures.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -159,17 +170,26 @@ impl Limit {
 /// One `--threshold` rule.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Rule {
-    /// The rule as written, without spaces: `p99<250ms`.
+    /// The rule as written, without spaces but those of its scope:
+    /// `p99<250ms`, `GET /api:p99<1s`.
     text: String,
+    /// The target it judges; `None` for the whole run.
+    scope: Option<String>,
     metric: Metric,
     op: Op,
     limit: Limit,
 }
 
 impl Rule {
-    /// The rule as written, without spaces: `p99<250ms`.
+    /// The rule as written, without spaces but those of its scope:
+    /// `p99<250ms`, `GET /api:p99<1s`.
     pub(crate) fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The name of the target it judges; `None` for the whole run.
+    pub(crate) fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
     }
 
     /// The limit of a latency rule, µs; `None` for `errors` and `rps`.
@@ -186,10 +206,64 @@ pub(crate) fn parse_all(rules: &[String]) -> Result<Vec<Rule>, UsageError> {
     rules.iter().map(|r| parse(r)).collect()
 }
 
-/// Parses one rule, e.g. `p99<250ms`, `errors < 1%`, `rps>=990`.
+/// Refuses a rule scoped to a target that `targets` (the run's target
+/// names; empty for a run of one request) does not name: one line that
+/// lists the names there are.
+pub(crate) fn check_scopes(rules: &[Rule], targets: &[String]) -> Result<(), UsageError> {
+    for rule in rules {
+        let Some(scope) = rule.scope() else {
+            continue;
+        };
+        if targets.iter().any(|t| t == scope) {
+            continue;
+        }
+        let known = if targets.is_empty() {
+            "this run has no --targets: a rule without a scope judges the whole run".to_string()
+        } else {
+            let names: Vec<String> = targets.iter().map(|t| format!("{t:?}")).collect();
+            format!("the targets are {}", names.join(", "))
+        };
+        return Err(UsageError(format!(
+            "--threshold {:?}: no target is named {scope:?}; {known}",
+            rule.text
+        )));
+    }
+    Ok(())
+}
+
+/// `login:p99<1s` → `(Some("login"), "p99<1s")`: the scope ends at the last
+/// `:` followed by a metric and a comparison, or else at the last `:` (so
+/// that the error names what follows it).
+fn split_scope(s: &str) -> (Option<&str>, &str) {
+    let names_a_metric = |rest: &str| {
+        let compact: String = rest.chars().filter(|c| !c.is_whitespace()).collect();
+        compact
+            .find(['<', '>'])
+            .is_some_and(|at| Metric::parse(&compact[..at]).is_some())
+    };
+    let at = s
+        .rmatch_indices(':')
+        .map(|(i, _)| i)
+        .find(|&i| names_a_metric(&s[i + 1..]))
+        .or_else(|| s.rfind(':'));
+    match at {
+        Some(i) => (Some(&s[..i]), &s[i + 1..]),
+        None => (None, s),
+    }
+}
+
+/// Parses one rule, e.g. `p99<250ms`, `errors < 1%`, `rps>=990`,
+/// `login:p99<200ms`.
 pub(crate) fn parse(s: &str) -> Result<Rule, UsageError> {
     let bad = |why: &str| UsageError(format!("--threshold {s:?}: {why}"));
-    let text: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    let (scope, rule) = split_scope(s);
+    let scope = scope.map(str::trim);
+    if scope == Some("") {
+        return Err(bad(
+            "no target name before the ':'; write NAME:METRIC OP VALUE, e.g. login:p99<200ms",
+        ));
+    }
+    let text: String = rule.chars().filter(|c| !c.is_whitespace()).collect();
     let Some(at) = text.find(['<', '>']) else {
         return Err(bad(&format!("no comparison; {ACCEPTED}")));
     };
@@ -271,7 +345,11 @@ pub(crate) fn parse(s: &str) -> Result<Rule, UsageError> {
         },
     };
     Ok(Rule {
-        text,
+        text: match scope {
+            Some(name) => format!("{name}:{text}"),
+            None => text,
+        },
+        scope: scope.map(str::to_string),
         metric,
         op,
         limit,
@@ -334,43 +412,97 @@ impl Verdict {
     }
 }
 
-/// Evaluates every rule on the final statistics.
-pub(crate) fn evaluate(rules: &[Rule], s: &Stats) -> Vec<Verdict> {
+/// Evaluates every rule on the final statistics; `targets` names the
+/// targets of `s.targets`, in order (empty for a run of one request). A
+/// scoped rule judges its target's figures; one whose target is not there
+/// (which [`check_scopes`] prevents) fails, measuring 0.
+pub(crate) fn evaluate(rules: &[Rule], s: &Stats, targets: &[&str]) -> Vec<Verdict> {
     rules
         .iter()
         .map(|rule| {
-            let measured = measure(rule, s);
+            let figures = match rule.scope() {
+                None => Some(Figures::of_run(s)),
+                Some(name) => targets
+                    .iter()
+                    .position(|t| *t == name)
+                    .and_then(|i| s.targets.get(i))
+                    .map(|t| Figures::of_target(t, s)),
+            };
+            let (measured, passed) = match figures {
+                Some(f) => {
+                    let measured = f.measure(rule);
+                    (measured, rule.op.holds(measured, rule.limit.value()))
+                }
+                None => (0.0, false),
+            };
             Verdict {
                 rule: rule.clone(),
-                passed: rule.op.holds(measured, rule.limit.value()),
+                passed,
                 measured,
             }
         })
         .collect()
 }
 
-fn measure(rule: &Rule, s: &Stats) -> f64 {
-    let h = &s.latency;
-    match rule.metric {
-        Metric::Percentile(_) | Metric::Max | Metric::Mean if h.is_empty() => 0.0,
-        Metric::Percentile(p) => h.value_at_percentile(p) as f64,
-        Metric::Mean => h.mean(),
-        Metric::Max => h.max() as f64,
-        Metric::Errors => {
-            let errors = s.failed + s.non_success();
-            match rule.limit {
-                Limit::Share(_) => {
-                    let ended = s.completed + s.failed;
-                    if ended == 0 {
-                        0.0
-                    } else {
-                        100.0 * errors as f64 / ended as f64
-                    }
-                }
-                _ => errors as f64,
-            }
+/// What a rule reads: the whole run's figures, or one target's.
+struct Figures<'a> {
+    latency: &'a Histogram<u64>,
+    completed: u64,
+    failed: u64,
+    non_success: u64,
+    achieved_rps: f64,
+}
+
+impl<'a> Figures<'a> {
+    fn of_run(s: &'a Stats) -> Self {
+        Self {
+            latency: &s.latency,
+            completed: s.completed,
+            failed: s.failed,
+            non_success: s.non_success(),
+            achieved_rps: s.achieved_rps(),
         }
-        Metric::Rps => s.achieved_rps(),
+    }
+
+    /// Target `t` of the run `s`: its rate is over the run's window.
+    fn of_target(t: &'a TargetStats, s: &Stats) -> Self {
+        let window = s.duration.as_secs_f64();
+        Self {
+            latency: &t.latency,
+            completed: t.completed,
+            failed: t.failed,
+            non_success: t.non_success(),
+            achieved_rps: if window > 0.0 {
+                t.completed as f64 / window
+            } else {
+                0.0
+            },
+        }
+    }
+
+    fn measure(&self, rule: &Rule) -> f64 {
+        let h = self.latency;
+        match rule.metric {
+            Metric::Percentile(_) | Metric::Max | Metric::Mean if h.is_empty() => 0.0,
+            Metric::Percentile(p) => h.value_at_percentile(p) as f64,
+            Metric::Mean => h.mean(),
+            Metric::Max => h.max() as f64,
+            Metric::Errors => {
+                let errors = self.failed + self.non_success;
+                match rule.limit {
+                    Limit::Share(_) => {
+                        let ended = self.completed + self.failed;
+                        if ended == 0 {
+                            0.0
+                        } else {
+                            100.0 * errors as f64 / ended as f64
+                        }
+                    }
+                    _ => errors as f64,
+                }
+            }
+            Metric::Rps => self.achieved_rps,
+        }
     }
 }
 
@@ -502,7 +634,7 @@ mod tests {
     }
 
     fn verdict(r: &str) -> Verdict {
-        evaluate(&[rule(r)], &stats()).remove(0)
+        evaluate(&[rule(r)], &stats(), &[]).remove(0)
     }
 
     #[test]
@@ -565,9 +697,98 @@ mod tests {
     }
 
     #[test]
+    fn a_scope_ends_at_the_last_colon_a_metric_follows() {
+        let r = rule("login:p99<200ms");
+        assert_eq!((r.scope(), r.text()), (Some("login"), "login:p99<200ms"));
+        assert_eq!(r.limit.value(), 200_000.0);
+        // Names keep their spaces, slashes and colons; the rule loses its spaces.
+        let r = rule("GET /api:p99 < 1s");
+        assert_eq!((r.scope(), r.text()), (Some("GET /api"), "GET /api:p99<1s"));
+        assert_eq!(
+            rule("GET http://h:8080/a:errors<1%").scope(),
+            Some("GET http://h:8080/a")
+        );
+        assert_eq!(rule("a:p99<1s:max<2s").scope(), Some("a:p99<1s"));
+        assert_eq!(rule(" login : rps>=10").scope(), Some("login"));
+        assert_eq!(rule("p99<1s").scope(), None);
+        // A colon without a metric after it: the error names what follows.
+        assert!(err("login:p42<1s").contains("unknown metric \"p42\""));
+        assert!(err(":p99<1s").contains("no target name before the ':'"));
+        assert!(err(" :p99<1s").contains("no target name"));
+    }
+
+    #[test]
+    fn scopes_must_name_a_target() {
+        let rules = [
+            rule("p99<1s"),
+            rule("GET /api:p99<1s"),
+            rule("login:errors<1%"),
+        ];
+        let names = ["login".to_string(), "GET /api".to_string()];
+        assert!(check_scopes(&rules, &names).is_ok());
+        let e = check_scopes(&rules, &names[..1]).unwrap_err().0;
+        assert_eq!(
+            e,
+            "--threshold \"GET /api:p99<1s\": no target is named \"GET /api\"; the targets are \"login\""
+        );
+        let e = check_scopes(&rules, &[]).unwrap_err().0;
+        assert!(e.contains("this run has no --targets"), "{e}");
+        assert!(!e.contains('\n'));
+        assert!(check_scopes(&rules[..1], &[]).is_ok());
+    }
+
+    #[test]
+    fn a_scoped_rule_judges_its_target() {
+        let mut s = stats();
+        // `slow`: 10 completions of 500 ms, 1 failure; `fast`: 90 of 1 ms.
+        let mut slow = TargetStats::new(3);
+        let mut fast = TargetStats::new(3);
+        for _ in 0..10 {
+            slow.latency.record(500_000).unwrap();
+            slow.add_status(200, 1);
+        }
+        for _ in 0..90 {
+            fast.latency.record(1_000).unwrap();
+            fast.add_status(200, 1);
+        }
+        (slow.completed, slow.failed) = (10, 1);
+        fast.completed = 90;
+        s.targets = vec![slow, fast];
+        let names = ["slow", "fast"];
+        let v = evaluate(
+            &[
+                rule("fast:p99<2ms"),
+                rule("slow:p99<2ms"),
+                rule("slow:errors<=1"),
+                rule("slow:errors<9%"),
+                rule("fast:rps>=45"),
+                rule("gone:p99<1s"),
+            ],
+            &s,
+            &names,
+        );
+        let got: Vec<_> = v.iter().map(|v| (v.passed, v.shown())).collect();
+        assert_eq!(
+            got,
+            [
+                (true, "1ms".to_string()),
+                (false, "500.223ms".to_string()),
+                (true, "1".to_string()),
+                (false, "9.091%".to_string()),
+                (true, "45 req/s".to_string()),
+                (false, "0s".to_string()),
+            ]
+        );
+    }
+
+    #[test]
     fn empty_runs_measure_zero() {
         let s = Stats::new();
-        let v = evaluate(&[rule("p99<1ms"), rule("errors<1%"), rule("rps>=1")], &s);
+        let v = evaluate(
+            &[rule("p99<1ms"), rule("errors<1%"), rule("rps>=1")],
+            &s,
+            &[],
+        );
         assert_eq!(
             v.iter().map(|v| v.measured).collect::<Vec<_>>(),
             [0.0, 0.0, 0.0]

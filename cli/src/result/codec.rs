@@ -16,7 +16,7 @@ use serde::de::{self, Deserializer};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use volley_core::stats::{Examples, new_histogram};
-use volley_core::{ErrorKind, Stats};
+use volley_core::{ErrorKind, Stats, TargetStats};
 
 /// A `Duration` as seconds (`f64`).
 pub(crate) mod seconds {
@@ -186,14 +186,20 @@ pub(crate) fn encode(h: &Histogram<u64>) -> String {
     BASE64.encode(bytes)
 }
 
-/// Base64 V2 (deflated or not) into a histogram of volley's bounds.
-pub(crate) fn decode(text: &str) -> Result<Histogram<u64>, String> {
+/// Base64 V2 (deflated or not) into the histogram it encodes, with the
+/// bounds and digits it was written with.
+fn decode_as_written(text: &str) -> Result<Histogram<u64>, String> {
     let bytes = BASE64
         .decode(text.trim())
         .map_err(|e| format!("not base64: {e}"))?;
-    let h: Histogram<u64> = HdrDeserializer::new()
+    HdrDeserializer::new()
         .deserialize(&mut bytes.as_slice())
-        .map_err(|e| format!("not an HdrHistogram V2 encoding: {e}"))?;
+        .map_err(|e| format!("not an HdrHistogram V2 encoding: {e}"))
+}
+
+/// Base64 V2 (deflated or not) into a histogram of volley's bounds.
+pub(crate) fn decode(text: &str) -> Result<Histogram<u64>, String> {
+    let h = decode_as_written(text)?;
     // Stats::merge adds histograms of equal bounds; bring every decoded one
     // to volley's (1 µs to 1 h, 3 digits).
     let mut out = new_histogram();
@@ -294,6 +300,82 @@ impl<'de> Deserialize<'de> for Histograms {
             connect: take("connect")?,
             tls_handshake: take("tls_handshake")?,
             send_lag: take("send_lag")?,
+        })
+    }
+}
+
+/// A target's histograms (`--save` only): `latency`, `service`, `ttfb`,
+/// encoded as the run's are.
+///
+/// They are read back as written, digits and bounds included, and grow as
+/// values are added, as a run's [`TargetStats`] do (their digits depend on
+/// the number of targets, [`volley_core::stats::target_sigfigs`]), so a
+/// file read back holds exactly the histograms of the run.
+pub(crate) struct TargetHistograms {
+    pub(crate) latency: Histogram<u64>,
+    pub(crate) service: Histogram<u64>,
+    pub(crate) ttfb: Histogram<u64>,
+}
+
+impl fmt::Debug for TargetHistograms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.named().map(|(name, h)| (name, h.len())))
+            .finish()
+    }
+}
+
+impl TargetHistograms {
+    const NAMES: [&str; 3] = ["latency", "service", "ttfb"];
+
+    pub(crate) fn of(t: &TargetStats) -> Self {
+        Self {
+            latency: t.latency.clone(),
+            service: t.service.clone(),
+            ttfb: t.ttfb.clone(),
+        }
+    }
+
+    fn named(&self) -> impl Iterator<Item = (&'static str, &Histogram<u64>)> {
+        Self::NAMES
+            .into_iter()
+            .zip([&self.latency, &self.service, &self.ttfb])
+    }
+
+    /// Moves the histograms into `t`.
+    pub(crate) fn into_target(self, t: &mut TargetStats) {
+        t.latency = self.latency;
+        t.service = self.service;
+        t.ttfb = self.ttfb;
+    }
+}
+
+impl Serialize for TargetHistograms {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(Self::NAMES.len()))?;
+        for (name, h) in self.named() {
+            map.serialize_entry(name, &encode(h))?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for TargetHistograms {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut texts = BTreeMap::<String, String>::deserialize(d)?;
+        let mut take = |name: &str| {
+            let text = texts
+                .remove(name)
+                .ok_or_else(|| de::Error::custom(format!("histogram {name:?} is missing")))?;
+            let mut h = decode_as_written(&text)
+                .map_err(|e| de::Error::custom(format!("histogram {name:?}: {e}")))?;
+            h.auto(true);
+            Ok(h)
+        };
+        Ok(Self {
+            latency: take("latency")?,
+            service: take("service")?,
+            ttfb: take("ttfb")?,
         })
     }
 }

@@ -11,17 +11,27 @@
 //! - `target_rps` is the sum of the targets (`null` if any was `max`);
 //! - `users` and `threads` are summed;
 //! - method and URL are the first file's.
+//!
+//! Targets (SPEC §10) are matched by name: a target's figures add up over
+//! the files that have it, and the merged run lists every target named in
+//! any file, in the order they first appear (with the first file's method,
+//! URL and weight). Files of differing lists still merge, with a note
+//! ([`notes`]): shards of one test always agree.
 
-use volley_core::Stats;
+use volley_core::{Stats, TargetStats};
 
-use super::{RunInfo, Saved, StageInfo};
+use super::{RunInfo, Saved, StageInfo, TargetInfo};
 
 /// Combines saved results; `parts` must not be empty.
-pub(crate) fn merge(parts: Vec<Saved>) -> Saved {
+pub(crate) fn merge(mut parts: Vec<Saved>) -> Saved {
     let base = parts
         .iter()
         .map(|p| p.wall_start_unix_s)
         .fold(f64::INFINITY, f64::min);
+    let targets = all_targets(&parts);
+    for part in &mut parts {
+        align_targets(part, &targets);
+    }
     let mut stats: Option<Stats> = None;
     let mut info: Option<RunInfo> = None;
     for mut part in parts {
@@ -55,11 +65,50 @@ pub(crate) fn merge(parts: Vec<Saved>) -> Saved {
             }
         });
     }
+    let mut info = info.expect("at least one result to merge"); // ok: clap requires one file
+    info.targets = targets;
     Saved {
-        info: info.expect("at least one result to merge"), // ok: clap requires one file
+        info,
         stats: stats.unwrap_or_default(),
         wall_start_unix_s: if base.is_finite() { base } else { 0.0 },
     }
+}
+
+/// Every target named in `parts`, in the order they first appear.
+fn all_targets(parts: &[Saved]) -> Vec<TargetInfo> {
+    let mut out: Vec<TargetInfo> = Vec::new();
+    for t in parts.iter().flat_map(|p| &p.info.targets) {
+        if !out.iter().any(|known| known.name == t.name) {
+            out.push(t.clone());
+        }
+    }
+    out
+}
+
+/// Puts `part`'s targets in the order of `all`, with empty results for
+/// the targets it does not have, so that [`Stats::merge`] adds them one
+/// to one. A result of one request (no targets) stays as it is: its
+/// requests count in the totals only.
+fn align_targets(part: &mut Saved, all: &[TargetInfo]) {
+    if part.info.targets.is_empty() || part.info.targets == all {
+        return;
+    }
+    let sigfigs = volley_core::stats::target_sigfigs(all.len());
+    let mut own: Vec<(String, TargetStats)> = part
+        .info
+        .targets
+        .iter()
+        .map(|t| t.name.clone())
+        .zip(std::mem::take(&mut part.stats.targets))
+        .collect();
+    part.stats.targets = all
+        .iter()
+        .map(|t| match own.iter().position(|(name, _)| *name == t.name) {
+            Some(i) => own.swap_remove(i).1,
+            None => TargetStats::new(sigfigs),
+        })
+        .collect();
+    part.info.targets = all.to_vec();
 }
 
 /// The shapes of two merged runs added rate to rate, when their stages
@@ -93,6 +142,9 @@ pub(crate) fn notes(parts: &[Saved]) -> Vec<String> {
             ));
         }
     }
+    if let Some(note) = targets_note(parts) {
+        out.push(note);
+    }
     let shards: Vec<_> = parts.iter().filter_map(|p| p.info.shard).collect();
     if let Some(count) = shards.first().map(|s| s.count) {
         if shards.len() == parts.len() && shards.iter().all(|s| s.count == count) {
@@ -121,6 +173,27 @@ pub(crate) fn notes(parts: &[Saved]) -> Vec<String> {
         }
     }
     out
+}
+
+/// A note when the results do not list the same targets.
+fn targets_note(parts: &[Saved]) -> Option<String> {
+    let names =
+        |p: &Saved| -> Vec<String> { p.info.targets.iter().map(|t| t.name.clone()).collect() };
+    let first = names(parts.first()?);
+    let other = parts.iter().map(names).find(|n| *n != first)?;
+    let list = |n: &[String]| match n.is_empty() {
+        true => "none".to_string(),
+        false => n.join(", "),
+    };
+    let mut note = format!(
+        "the results have different targets ({} and {}): each target adds up over the results that have it",
+        list(&first),
+        list(&other)
+    );
+    if parts.iter().any(|p| p.info.targets.is_empty()) {
+        note.push_str("; the requests of a result without targets count in the totals only");
+    }
+    Some(note)
 }
 
 #[cfg(test)]
@@ -192,6 +265,75 @@ mod tests {
             part(1.0, None, None, &[]),
         ]);
         assert_eq!(max.info.target_rps, None);
+    }
+
+    /// `part` as a run of these targets, each with `n` completions of
+    /// `latency` µs.
+    fn with_targets(mut part: Saved, targets: &[(&str, u64, u64)]) -> Saved {
+        for &(name, n, latency) in targets {
+            let mut t = TargetStats::new(3);
+            for _ in 0..n {
+                t.latency.record(latency).unwrap();
+                t.add_status(200, 1);
+            }
+            (t.scheduled, t.completed) = (n, n);
+            part.stats.targets.push(t);
+            part.info.targets.push(TargetInfo {
+                name: name.into(),
+                method: "GET".into(),
+                url: format!("http://127.0.0.1:1/{name}"),
+                weight: 1,
+            });
+        }
+        part
+    }
+
+    fn by_name(m: &Saved) -> Vec<(String, u64, u64)> {
+        m.info
+            .targets
+            .iter()
+            .zip(&m.stats.targets)
+            .map(|(i, t)| (i.name.clone(), t.completed, t.latency.max()))
+            .collect()
+    }
+
+    #[test]
+    fn targets_add_by_name() {
+        let a = with_targets(part(1.0, None, None, &[]), &[("a", 2, 100), ("b", 3, 200)]);
+        let b = with_targets(part(1.0, None, None, &[]), &[("a", 5, 300), ("b", 1, 400)]);
+        assert!(notes(&[a.clone(), b.clone()]).is_empty());
+        let m = merge(vec![a.clone(), b]);
+        assert_eq!(by_name(&m), [("a".into(), 7, 300), ("b".into(), 4, 400)]);
+        assert_eq!(m.stats.targets[0].status(200), 7);
+        // Lists that differ: every target, in the order first seen, each
+        // added over the results that have it.
+        let c = with_targets(part(1.0, None, None, &[]), &[("c", 1, 500), ("a", 1, 600)]);
+        let parts = vec![a, c];
+        let note = notes(&parts);
+        assert_eq!(
+            note,
+            [
+                "the results have different targets (a, b and c, a): each target adds up over the results that have it"
+            ]
+        );
+        let m = merge(parts);
+        assert_eq!(
+            by_name(&m),
+            [
+                ("a".into(), 3, 600),
+                ("b".into(), 3, 200),
+                ("c".into(), 1, 500)
+            ]
+        );
+        assert!(m.stats.targets.iter().all(TargetStats::identity_holds));
+        // With a result of one request: its requests are in no target.
+        let one = part(1.0, None, None, &[(0, 4)]);
+        let two = with_targets(part(1.0, None, None, &[]), &[("a", 2, 100)]);
+        let parts = vec![one, two];
+        assert!(notes(&parts)[0].ends_with("count in the totals only"));
+        let m = merge(parts);
+        assert_eq!(by_name(&m), [("a".into(), 2, 100)]);
+        assert_eq!(m.stats.completed, 4);
     }
 
     #[test]

@@ -20,9 +20,9 @@ use serde::de::Deserializer;
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use volley_core::stats::Examples;
-use volley_core::{ErrorKind, Second, Stats};
+use volley_core::{ErrorKind, Second, Stats, TargetStats};
 
-pub(crate) use codec::{Histograms, Statuses};
+pub(crate) use codec::{Histograms, Statuses, TargetHistograms};
 
 use crate::plan::shard::Shard;
 
@@ -62,6 +62,23 @@ pub(crate) struct RunInfo {
     /// empty for a fixed rate or `max`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) stages: Vec<StageInfo>,
+    /// The targets of `--targets` (SPEC §10), in order; empty for a run of
+    /// one request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) targets: Vec<TargetInfo>,
+}
+
+/// One target of `run.targets`: what it sends and its share of the mix.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TargetInfo {
+    /// The name its results are shown under, unique in the run.
+    pub(crate) name: String,
+    pub(crate) method: String,
+    /// Its URL, placeholders as written.
+    pub(crate) url: String,
+    /// Its weight in the mix: it gets `weight / sum of weights` of the
+    /// requests.
+    pub(crate) weight: u32,
 }
 
 /// One stage of `run.stages`: the rate moves linearly to `rps` over
@@ -139,6 +156,10 @@ pub(crate) struct Document {
     pub(crate) thresholds: Vec<ThresholdResult>,
     #[serde(default)]
     pub(crate) warnings: Vec<String>,
+    /// Each target's own results, in the order of `run.targets`; absent
+    /// for a run of one request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) targets: Vec<TargetResult>,
     /// Every histogram, in `--save` files only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) histograms: Option<Histograms>,
@@ -174,6 +195,47 @@ impl Requests {
             window: s.duration,
         }
     }
+
+    /// The counts of one target, its achieved rate over the run's `window`.
+    pub(crate) fn of_target(t: &TargetStats, window: Duration) -> Self {
+        let secs = window.as_secs_f64();
+        Self {
+            scheduled: t.scheduled,
+            sent: t.sent,
+            completed: t.completed,
+            failed: t.failed,
+            unfinished: t.unfinished,
+            unsent: t.unsent,
+            achieved_rps: if secs > 0.0 {
+                t.completed as f64 / secs
+            } else {
+                0.0
+            },
+            window,
+        }
+    }
+}
+
+/// One entry of the document's `targets`: a target (as in `run.targets`)
+/// and what its requests measured, under the run's own field names.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct TargetResult {
+    #[serde(flatten)]
+    pub(crate) target: TargetInfo,
+    pub(crate) requests: Requests,
+    #[serde(default)]
+    pub(crate) latency_us: Dist,
+    #[serde(default)]
+    pub(crate) service_time_us: Dist,
+    #[serde(default)]
+    pub(crate) ttfb_us: Dist,
+    pub(crate) status: Statuses,
+    #[serde(with = "codec::error_counts")]
+    pub(crate) errors: [u64; ErrorKind::COUNT],
+    pub(crate) bytes: Bytes,
+    /// Its latency, service-time and TTFB histograms, in `--save` files only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) histograms: Option<TargetHistograms>,
 }
 
 /// A percentile the reports show: its label in text, its JSON key, its
@@ -318,6 +380,13 @@ impl Bytes {
         Self {
             received: s.bytes_in,
             sent: s.bytes_out,
+        }
+    }
+
+    pub(crate) fn of_target(t: &TargetStats) -> Self {
+        Self {
+            received: t.bytes_in,
+            sent: t.bytes_out,
         }
     }
 }

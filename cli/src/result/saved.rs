@@ -5,17 +5,19 @@
 //! histogram of the statistics (`latency`, `service`, `ttfb`, `connect`,
 //! `tls_handshake`, `send_lag`, all in µs) in HdrHistogram's standard
 //! compressed V2 encoding, base64, the form HdrHistogram's own tools and
-//! interval logs read. Reading rebuilds the run's [`RunInfo`] and
-//! [`Stats`] from the counts and the histograms; the summaries in the file
-//! are derived from those and are not read back.
+//! interval logs read. Each entry of `"targets"` has its own
+//! `"histograms"` (`latency`, `service`, `ttfb`) likewise. Reading rebuilds
+//! the run's [`RunInfo`] and [`Stats`], targets included, from the counts
+//! and the histograms; the summaries in the file are derived from those
+//! and are not read back.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
-use volley_core::Stats;
+use volley_core::{Stats, TargetStats};
 
-use super::{Document, FORMAT, OLDEST_VERSION, Saved, VERSION};
+use super::{Document, FORMAT, OLDEST_VERSION, Saved, TargetInfo, TargetResult, VERSION};
 
 /// Unix seconds of `t`, to the millisecond.
 pub(crate) fn unix_seconds(t: SystemTime) -> f64 {
@@ -111,12 +113,55 @@ impl Document {
         if !stats.timeline.windows(2).all(|w| w[0].second < w[1].second) {
             return Err("timeline rows are not in order of their second".into());
         }
+        let mut info = self.run;
+        if !self.targets.is_empty() {
+            // The entries name the targets they measured; `run.targets`
+            // lists the same.
+            let (targets, infos) = read_targets(self.targets)?;
+            stats.targets = targets;
+            info.targets = infos;
+        }
         Ok(Saved {
-            info: self.run,
+            info,
             stats,
             wall_start_unix_s: self.wall_start_unix_s,
         })
     }
+}
+
+/// The targets' statistics and descriptions, rebuilt from the entries of
+/// `targets`. Their names must differ: merge matches targets by name.
+fn read_targets(entries: Vec<TargetResult>) -> Result<(Vec<TargetStats>, Vec<TargetInfo>), String> {
+    let sigfigs = volley_core::stats::target_sigfigs(entries.len());
+    let mut targets = Vec::with_capacity(entries.len());
+    let mut infos: Vec<TargetInfo> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let name = &entry.target.name;
+        if infos.iter().any(|i| &i.name == name) {
+            return Err(format!("two targets are named {name:?}"));
+        }
+        let Some(histograms) = entry.histograms else {
+            return Err(format!("target {name:?} has no \"histograms\""));
+        };
+        let mut t = TargetStats::new(sigfigs);
+        histograms.into_target(&mut t);
+        for (code, n) in entry.status.0 {
+            t.add_status(code, n);
+        }
+        t.errors = entry.errors;
+        let r = entry.requests;
+        t.scheduled = r.scheduled;
+        t.sent = r.sent;
+        t.completed = r.completed;
+        t.failed = r.failed;
+        t.unfinished = r.unfinished;
+        t.unsent = r.unsent;
+        t.bytes_in = entry.bytes.received;
+        t.bytes_out = entry.bytes.sent;
+        targets.push(t);
+        infos.push(entry.target);
+    }
+    Ok((targets, infos))
 }
 
 #[cfg(test)]
@@ -188,6 +233,138 @@ mod tests {
             ..RunInfo::default()
         };
         (info, s)
+    }
+
+    /// `sample()` as a run of two targets that share its requests.
+    fn sample_with_targets() -> (RunInfo, Stats) {
+        let (mut info, mut s) = sample();
+        let mut login = TargetStats::new(volley_core::stats::target_sigfigs(2));
+        let mut search = login.clone();
+        for i in 1..=500u64 {
+            let t = if i % 5 == 0 { &mut login } else { &mut search };
+            t.latency.record(i * 37).unwrap();
+            t.service.record(i * 11).unwrap();
+            t.ttfb.record(i * 7).unwrap();
+            t.add_status(if i % 50 == 0 { 503 } else { 200 }, 1);
+            t.completed += 1;
+            t.scheduled += 1;
+            t.sent += 1;
+        }
+        // Values far beyond the others: the histogram grew for them.
+        login.latency.record(3_000_000_000).unwrap();
+        login.completed += 1;
+        login.scheduled += 1;
+        login.sent += 1;
+        login.add_status(200, 1);
+        search.failed = 2;
+        search.errors[ErrorKind::Timeout.index()] = 2;
+        search.unsent = 3;
+        search.scheduled += 5;
+        search.sent += 2;
+        (login.bytes_in, login.bytes_out) = (10_000, 6_000);
+        (search.bytes_in, search.bytes_out) = (54_000, 26_000);
+        s.targets = vec![login, search];
+        info.targets = vec![
+            TargetInfo {
+                name: "login".into(),
+                method: "POST".into(),
+                url: "http://127.0.0.1:1/login".into(),
+                weight: 1,
+            },
+            TargetInfo {
+                name: "GET /search?q={{row.q}}".into(),
+                method: "GET".into(),
+                url: "http://127.0.0.1:1/search?q={{row.q}}".into(),
+                weight: 4,
+            },
+        ];
+        (info, s)
+    }
+
+    fn value_of(info: &RunInfo, stats: &Stats, histograms: bool) -> Value {
+        let doc = json::document(
+            &Summary::new(info, stats, &[], 1_700_000_000.25),
+            histograms,
+        );
+        serde_json::from_slice(&to_json(&doc).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn targets_round_trip_exactly() {
+        let (info, a) = sample_with_targets();
+        let v = value_of(&info, &a, true);
+        let back = parse(v.to_string().as_bytes()).unwrap();
+        assert_eq!(back.stats.targets, a.targets);
+        assert!(back.stats.targets.iter().all(TargetStats::identity_holds));
+        assert_eq!(back.info, info);
+        // Read back, they grow as a run's do.
+        let mut t = back.stats.targets[0].clone();
+        t.latency.record(3_600_000_000 * 10).unwrap();
+    }
+
+    #[test]
+    fn each_target_has_the_runs_fields() {
+        let (info, stats) = sample_with_targets();
+        let v = value_of(&info, &stats, false);
+        assert_eq!(v["run"]["targets"][1]["weight"], json!(4));
+        assert_eq!(v["run"]["targets"][0]["name"], json!("login"));
+        let t = &v["targets"][1];
+        assert_eq!(t["name"], json!("GET /search?q={{row.q}}"));
+        assert_eq!(t["method"], json!("GET"));
+        assert_eq!(t["url"], json!("http://127.0.0.1:1/search?q={{row.q}}"));
+        assert_eq!(t["weight"], json!(4));
+        assert_eq!(
+            t["requests"],
+            json!({"scheduled": 405, "sent": 402, "completed": 400, "failed": 2,
+                   "unfinished": 0, "unsent": 3, "achieved_rps": 200.0, "window_s": 2.0})
+        );
+        assert_eq!(t["status"], json!({"200": 400}));
+        assert_eq!(v["targets"][0]["status"], json!({"200": 91, "503": 10}));
+        assert_eq!(t["errors"]["timeout"], json!(2));
+        assert_eq!(t["errors"]["unexpected_status"], json!(0));
+        assert_eq!(t["bytes"], json!({"received": 54_000, "sent": 26_000}));
+        for key in ["latency_us", "service_time_us", "ttfb_us"] {
+            assert_eq!(t[key]["count"], json!(400), "{key}");
+        }
+        assert!(v["targets"][0]["latency_us"]["max"].as_u64().unwrap() >= 3_000_000_000);
+        // -o json keeps no histograms; --save keeps each target's three.
+        assert!(t.get("histograms").is_none());
+        let saved = value_of(&info, &stats, true);
+        let names: Vec<_> = saved["targets"][0]["histograms"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(names, ["latency", "service", "ttfb"]);
+        // A run of one request lists none.
+        let (info, stats) = sample();
+        let v = value_of(&info, &stats, true);
+        assert!(v.get("targets").is_none() && v["run"].get("targets").is_none());
+    }
+
+    #[test]
+    fn bad_targets_say_why() {
+        let (info, stats) = sample_with_targets();
+        let broken = |edit: &dyn Fn(&mut Value)| {
+            let mut v = value_of(&info, &stats, true);
+            edit(&mut v);
+            parse(v.to_string().as_bytes()).unwrap_err()
+        };
+        let e = broken(&|v| {
+            v["targets"][1]
+                .as_object_mut()
+                .unwrap()
+                .remove("histograms");
+        });
+        assert!(
+            e.contains("target \"GET /search?q={{row.q}}\" has no \"histograms\""),
+            "{e}"
+        );
+        let e = broken(&|v| v["targets"][1]["name"] = json!("login"));
+        assert!(e.contains("two targets are named \"login\""), "{e}");
+        let e = broken(&|v| v["targets"][0]["histograms"]["ttfb"] = json!("%"));
+        assert!(e.contains("histogram \"ttfb\": not base64"), "{e}");
     }
 
     /// The saved form of `sample()`, as a JSON value to break.
@@ -293,6 +470,7 @@ mod tests {
         v["timeline"][0].as_object_mut().unwrap().remove("unix_s");
         let back = parse(v.to_string().as_bytes()).unwrap();
         assert!(back.stats.tls_handshake.is_empty());
+        assert!(back.stats.targets.is_empty() && back.info.targets.is_empty());
         assert_eq!((back.stats.completed, back.stats.retries), (500, 0));
     }
 

@@ -21,6 +21,50 @@ pub(super) fn tables(o: &mut Html, s: &Summary<'_>) {
     );
 }
 
+/// The targets of a run of `--targets`, one row each, across the page;
+/// nothing for a run of one request.
+pub(super) fn targets(o: &mut Html, s: &Summary<'_>) {
+    if s.targets.is_empty() {
+        return;
+    }
+    html!(
+        o,
+        "<section class=\"card\" style=\"margin-bottom:12px\"><h2>Targets</h2><table><tr><th>name</th>\
+         <th class=\"n\">requests</th><th class=\"n\">req/s</th><th class=\"n\">p50</th><th class=\"n\">p99</th>\
+         <th class=\"n\">max</th><th class=\"n\">errors</th></tr>"
+    );
+    for t in &s.targets {
+        let time = |v: u64| match t.latency.count {
+            0 => "-".to_string(),
+            _ => us(v as f64),
+        };
+        let class = if t.errors_total > 0 {
+            " class=\"n bad-text\""
+        } else {
+            " class=\"n\""
+        };
+        html!(
+            o,
+            "<tr><td title=\"{} {}\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td{class}>{}</td></tr>",
+            t.info.method,
+            t.info.url,
+            t.info.name,
+            thousands(t.requests.scheduled),
+            rate(t.requests.achieved_rps),
+            time(t.latency.at(50.0)),
+            time(t.latency.at(99.0)),
+            time(t.latency.max),
+            percent(t.errors_total, t.ended)
+        );
+    }
+    html!(
+        o,
+        "</table><p class=\"note\">requests: scheduled; p50, p99, max: latency; errors: failed requests and \
+         statuses other than 2xx/3xx, as a share of the requests that ended.</p></section>\n"
+    );
+}
+
 fn requests(s: &Summary<'_>) -> Html {
     let r = &s.requests;
     let mut o = Html::new();

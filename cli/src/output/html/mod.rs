@@ -61,6 +61,7 @@ pub(crate) fn page(s: &Summary<'_>) -> String {
         html!(o, "</ul></section>\n");
     }
     charts::charts(&mut o, s);
+    cards::targets(&mut o, s);
     cards::tables(&mut o, s);
     html!(
         o,
@@ -458,6 +459,48 @@ mod tests {
         assert!(page.contains("NO RESPONSE"));
         assert!(page.contains("no response completed"));
         assert!(!page.contains("NaN") && !page.contains("inf,") && !page.contains("inf\""));
+    }
+
+    #[test]
+    fn targets_have_a_table_and_their_names_are_escaped() {
+        let mut s = stats();
+        let mut t = volley_core::TargetStats::new(3);
+        for i in 0..10u64 {
+            t.latency.record(1_000 + i).unwrap();
+            t.add_status(if i == 0 { 503 } else { 200 }, 1);
+        }
+        (t.scheduled, t.completed) = (10, 10);
+        let mut idle = volley_core::TargetStats::new(3);
+        (idle.scheduled, idle.unsent) = (2, 2);
+        s.targets = vec![t, idle];
+        let mut info = info();
+        info.targets = vec![
+            crate::result::TargetInfo {
+                name: "<b>login</b>".into(),
+                method: "POST".into(),
+                url: "http://127.0.0.1:8080/login?a=\"1\"".into(),
+                weight: 1,
+            },
+            crate::result::TargetInfo {
+                name: "idle".into(),
+                ..Default::default()
+            },
+        ];
+        let page = render(&info, &s, 0.0);
+        assert!(page.contains("<h2>Targets</h2>"));
+        assert!(!page.contains("<b>login"));
+        assert!(page.contains(
+            "<td title=\"POST http://127.0.0.1:8080/login?a=&quot;1&quot;\">&lt;b&gt;login&lt;/b&gt;</td>"
+        ));
+        assert!(
+            page.contains("<td class=\"n bad-text\">10.0%</td>"),
+            "1 of 10 was a 503"
+        );
+        assert!(page.contains(
+            ">idle</td><td class=\"n\">2</td><td class=\"n\">0.0</td><td class=\"n\">-</td>"
+        ));
+        // A run of one request has no such table.
+        assert!(!render(&super::tests::info(), &stats(), 0.0).contains("Targets"));
     }
 
     #[test]
