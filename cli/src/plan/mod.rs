@@ -6,6 +6,7 @@
 pub(crate) mod live;
 pub(crate) mod parse;
 pub(crate) mod shard;
+pub(crate) mod status;
 pub(crate) mod threshold;
 
 use std::net::{SocketAddr, ToSocketAddrs};
