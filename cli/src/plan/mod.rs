@@ -3,6 +3,7 @@
 //! refusal is one line naming the flag, the value and what is accepted
 //! (exit code 2).
 
+pub(crate) mod data;
 pub(crate) mod live;
 pub(crate) mod parse;
 pub(crate) mod shard;
