@@ -8,6 +8,7 @@ pub(crate) mod live;
 pub(crate) mod parse;
 pub(crate) mod shard;
 pub(crate) mod status;
+pub(crate) mod targets;
 pub(crate) mod threshold;
 
 use std::net::{SocketAddr, ToSocketAddrs};
