@@ -3,9 +3,12 @@
 //! refusal is one line naming the flag, the value and what is accepted
 //! (exit code 2).
 
+pub(crate) mod data;
 pub(crate) mod live;
 pub(crate) mod parse;
 pub(crate) mod shard;
+pub(crate) mod status;
+pub(crate) mod targets;
 pub(crate) mod threshold;
 
 use std::net::{SocketAddr, ToSocketAddrs};
