@@ -347,15 +347,17 @@ impl Stats {
             failed: c.failed,
             latency,
             service,
+            // The histogram gives the top of a quantile's bucket, which
+            // can pass the exact maximum kept beside it.
             p50_us: if h.is_empty() {
                 0
             } else {
-                h.value_at_quantile(0.5)
+                h.value_at_quantile(0.5).min(c.max_us)
             },
             p99_us: if h.is_empty() {
                 0
             } else {
-                h.value_at_quantile(0.99)
+                h.value_at_quantile(0.99).min(c.max_us)
             },
             max_us: c.max_us,
         };
@@ -628,8 +630,12 @@ fn merge_second(x: &Second, y: &Second) -> Second {
     let exact = (x.latency.len() == x.completed && !x.latency.is_empty() || x.completed == 0)
         && (y.latency.len() == y.completed && !y.latency.is_empty() || y.completed == 0);
     let latency = x.latency.merge(&y.latency);
+    let max_us = x.max_us.max(y.max_us);
     let (p50_us, p99_us) = match exact && !latency.is_empty() {
-        true => (latency.quantile(0.5), latency.quantile(0.99)),
+        true => (
+            latency.quantile(0.5).min(max_us),
+            latency.quantile(0.99).min(max_us),
+        ),
         false => (x.p50_us.max(y.p50_us), x.p99_us.max(y.p99_us)),
     };
     Second {
@@ -639,7 +645,7 @@ fn merge_second(x: &Second, y: &Second) -> Second {
         failed: x.failed + y.failed,
         p50_us,
         p99_us,
-        max_us: x.max_us.max(y.max_us),
+        max_us,
         service: x.service.merge(&y.service),
         latency,
     }
