@@ -34,9 +34,14 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+use std::sync::Arc;
 use volley_core::body::{BodyDecoder, Framing};
 use volley_core::response::parse_head;
-use volley_core::{Config, ConnId, Engine, Output, Pacer, Rate, RequestSpec, RequestTemplate};
+
+use volley_core::{
+    Config, ConnId, Data, Engine, Expect, Mix, Order, Output, Pacer, Rate, RequestSpec,
+    RequestTemplate, Requests, Target,
+};
 
 const TYPICAL: &[u8] =
     b"HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Sun, 22 Nov 2026 20:00:00 GMT\r\n\
@@ -95,31 +100,75 @@ fn main() {
         black_box(ramp.intended(black_box(k)));
     });
 
-    // A whole request through the engine: due → Send → response → Done.
-    let template = RequestTemplate::new(&RequestSpec {
-        method: "GET".into(),
-        target: "/".into(),
+    for targets in [10, 1000] {
+        let weights: Vec<u32> = (1..=targets).collect();
+        let mix = Mix::new(&weights, Order::Smooth).unwrap();
+        bench(&format!("mix: pick(k), {targets} targets"), || {
+            k = k.wrapping_add(1);
+            black_box(mix.pick(black_box(k)));
+        });
+    }
+
+    // A whole request through the engine: due → Send → response → Done,
+    // for one request, a list of targets, and a templated request.
+    let spec = |target: &str, body: &str| RequestSpec {
+        method: if body.is_empty() { "GET" } else { "POST" }.into(),
+        target: target.into(),
         host: "bench".into(),
+        body: body.as_bytes().to_vec(),
         ..RequestSpec::default()
-    })
-    .unwrap();
+    };
+    let plain = |target: &str| Target {
+        template: RequestTemplate::new(&spec(target, "")).unwrap(),
+        expect: Expect::default(),
+    };
+    whole_requests("one request", plain("/").into());
+    for n in [10u32, 1000] {
+        let targets = (0..n).map(|i| plain(&format!("/t/{i}"))).collect();
+        let mix = Mix::new(&vec![1; n as usize], Order::Smooth).unwrap();
+        whole_requests(
+            &format!("{n} targets"),
+            Requests::new(targets, mix, 0, None),
+        );
+    }
+    let rows = (0..1000).map(|i| vec![i.to_string()]).collect();
+    let data = Arc::new(Data::new(vec!["id".into()], rows, false));
+    let templated = Target {
+        template: RequestTemplate::with_data(
+            &spec("/item/{{seq}}", r#"{"id":{{row.id}}}"#),
+            Some(&data),
+        )
+        .unwrap(),
+        expect: Expect::default(),
+    };
+    whole_requests(
+        "templated ({{seq}} path, {{row.id}} body)",
+        Requests::single(templated, 0, Some(data)),
+    );
+}
+
+/// One user sending request after request through the engine: the
+/// allocations per request (none, once warm, but for the timeline's rows)
+/// and the time per request.
+fn whole_requests(name: &str, requests: Requests) {
     let mut config = Config::new(1, Rate::Max);
     config.duration = Duration::from_secs(3600);
     let epoch = Instant::now();
-    let mut engine = Engine::new(config, template, epoch);
+    let mut engine = Engine::new(config, requests, epoch);
     while let Some(Output::Connect(c)) = engine.poll_output(epoch) {
         engine.handle_connected(c, epoch);
     }
     engine.handle_start(epoch);
     let mut now = epoch;
-    // Warm up (the first second's timeline row), then count.
+    // Warm up (the first second's timeline row, the buffers), then count.
     let one = |now: Instant, engine: &mut Engine| {
         while let Some(out) = engine.poll_output(now) {
             black_box(out);
+            black_box(engine.request_bytes(ConnId(0)));
         }
         engine.handle_data(ConnId(0), now, TYPICAL);
     };
-    for _ in 0..1000 {
+    for _ in 0..3000 {
         now += Duration::from_micros(10);
         one(now, &mut engine);
     }
@@ -134,15 +183,12 @@ fn main() {
     let allocs = ALLOCATIONS.load(Ordering::Relaxed) - before;
     println!(
         "{:<44} {:>9.4} per request ({allocs} in {n} requests over 5 s)",
-        "engine: allocations",
+        format!("engine, {name}: allocations"),
         f64::from(allocs as u32) / f64::from(n)
     );
-    bench("engine: send + parse + record one request", || {
+    bench(&format!("engine, {name}: one request"), || {
         now += Duration::from_micros(10);
-        while let Some(out) = engine.poll_output(now) {
-            black_box(out);
-        }
-        engine.handle_data(ConnId(0), now, TYPICAL);
+        one(now, &mut engine);
     });
     assert!(engine.stats().completed > 0);
 }
