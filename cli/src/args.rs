@@ -75,6 +75,33 @@ pub(crate) enum Command {
     Compare(CompareArgs),
 }
 
+/// `--targets-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TargetsFormatArg {
+    /// vegeta's http text format.
+    Http,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// `--targets-order`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OrderArg {
+    /// A fixed order that spreads each target evenly by its weight.
+    Smooth,
+    /// Each request's target drawn by weight from --seed.
+    Random,
+}
+
+/// `--data-order`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DataOrderArg {
+    /// Request k takes row k mod n.
+    Sequential,
+    /// Each request's row drawn from --seed.
+    Random,
+}
+
 /// Options of a load test.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct RunArgs {
@@ -121,6 +148,54 @@ pub(crate) struct RunArgs {
     /// Read the request body from this file.
     #[arg(long, value_name = "PATH")]
     pub(crate) body_file: Option<String>,
+
+    /// Send the requests listed in FILE instead of one (vegeta's http
+    /// format, or JSON lines with name, method, url, header, body,
+    /// body_file, weight, expect_status); each target gets its own results.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "url_positional", "body", "body_file"])]
+    pub(crate) targets: Option<String>,
+
+    /// The format of the --targets file; by default told from its content.
+    #[arg(long, value_name = "FORMAT", requires = "targets")]
+    pub(crate) targets_format: Option<TargetsFormatArg>,
+
+    /// How targets follow one another: smooth (a fixed order spreading each
+    /// target evenly by its weight) or random (drawn by weight from --seed).
+    #[arg(
+        long,
+        value_name = "ORDER",
+        default_value = "smooth",
+        requires = "targets"
+    )]
+    pub(crate) targets_order: OrderArg,
+
+    /// Seed of every random choice ({{rand:A-B}}, {{uuid}}, random orders):
+    /// the same seed sends the same requests.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) seed: u64,
+
+    /// CSV file (with a header row) whose columns {{row.NAME}} takes, row k
+    /// mod n for request k.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) data: Option<String>,
+
+    /// Which data row a request takes: sequential (k mod n) or random.
+    #[arg(
+        long,
+        value_name = "ORDER",
+        default_value = "sequential",
+        requires = "data"
+    )]
+    pub(crate) data_order: DataOrderArg,
+
+    /// A response with any other status fails as unexpected_status:
+    /// a list of codes or classes, e.g. 200,201,204 or 2xx.
+    #[arg(long, value_name = "LIST")]
+    pub(crate) expect_status: Option<String>,
+
+    /// A response whose body does not contain TEXT fails as body_mismatch.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) expect_body: Option<String>,
 
     /// Per-request limit from the start of the write to the end of the
     /// response
@@ -195,7 +270,8 @@ pub(crate) struct RunArgs {
     /// Pass/fail rule METRIC OP VALUE, repeatable: METRIC is p50 p90 p95
     /// p99 p99.9 p99.99 mean max (latency, VALUE with a unit: 800us, 250ms,
     /// 1.5s), errors (a share 1% or a count 10) or rps (achieved req/s); OP
-    /// is < <= > >=. A failed rule makes the exit code 3.
+    /// is < <= > >=. TARGET:METRIC OP VALUE judges one target of
+    /// --targets only (login:p99<200ms). A failed rule makes the exit code 3.
     #[arg(long = "threshold", value_name = "EXPR")]
     pub(crate) thresholds: Vec<String>,
 

@@ -96,8 +96,8 @@ fn load_test(args: &RunArgs) -> anyhow::Result<Exit> {
     let plan = plan::build(args)?;
     volley_driver::ensure_fd_limit(plan.config.users)
         .map_err(|e| UsageError(format!("--users {}: {e}", plan.config.users)))?;
-    let endpoint = plan::resolve(&plan.target, &plan.reach)?;
-    let done = run::execute(&plan, endpoint)?;
+    let endpoints = plan::resolve_origins(&plan)?;
+    let done = run::execute(&plan, endpoints)?;
     let exit = output::conclude(
         &done.info,
         &done.stats,
@@ -126,7 +126,7 @@ fn demo(mut args: RunArgs) -> anyhow::Result<Exit> {
         100 * failing.1 / (ok.1 + failing.1),
         failing.0
     );
-    let done = run::execute(&plan, volley_driver::Endpoint::tcp(server.addr()))?;
+    let done = run::execute(&plan, vec![volley_driver::Endpoint::tcp(server.addr())])?;
     drop(server);
     let exit = output::conclude(
         &done.info,

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 use volley_core::Stats;
-use volley_driver::{Control, RunPlan};
+use volley_driver::{Control, Origin, RunPlan};
 
 use crate::error::UsageError;
 use crate::live::Schedule;
@@ -18,7 +18,7 @@ use crate::live::tui::{self, Tui};
 use crate::live::{log::RequestLog, progress::Progress};
 use crate::plan::Plan;
 use crate::plan::live::LiveTo;
-use crate::result::{RunInfo, StageInfo, saved};
+use crate::result::{RunInfo, StageInfo, TargetInfo, saved};
 
 /// Ctrl-C, for every run of the process (`volley find` makes several): the
 /// handler can be installed only once, so it stops whichever run is
@@ -128,7 +128,10 @@ fn start_tui(info: &RunInfo, control: &Arc<Control>, schedule: Schedule) -> anyh
 }
 
 /// Runs `plan` to its end, its connections going to `endpoint`.
-pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow::Result<Finished> {
+pub(crate) fn execute(
+    plan: &Plan,
+    endpoints: Vec<volley_driver::Endpoint>,
+) -> anyhow::Result<Finished> {
     let engines = plan.config.split(plan.threads);
     let control = Arc::new(Control::new(engines.len()));
     interrupt::watch(&control);
@@ -141,7 +144,7 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
         threads: engines.len(),
         keep_alive: plan.config.keep_alive,
         timeout: plan.config.timeout,
-        tls: plan.tls.is_some(),
+        tls: plan.origins.iter().any(|o| o.tls.is_some()),
         insecure: plan.insecure,
         shard: plan.shard,
         stages: plan
@@ -152,7 +155,16 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
                 rps: st.rps,
             })
             .collect(),
-        targets: Vec::new(),
+        targets: plan
+            .targets
+            .iter()
+            .map(|t| TargetInfo {
+                name: t.name.clone(),
+                method: t.method.clone(),
+                url: t.url.clone(),
+                weight: t.weight,
+            })
+            .collect(),
     };
     let schedule = Schedule {
         rps: plan.target_rps(),
@@ -167,15 +179,18 @@ pub(crate) fn execute(plan: &Plan, endpoint: volley_driver::Endpoint) -> anyhow:
     }
     let log = match &plan.log {
         Some(path) => Some(
-            RequestLog::create(path, &[plan.target_name()])
+            RequestLog::create(path, &plan.target_names())
                 .map_err(|e| UsageError(format!("--log {path:?}: cannot create it: {e}")))?,
         ),
         None => None,
     };
     let run_plan = RunPlan {
-        endpoint,
-        template: plan.template.clone(),
-        tls: plan.tls.clone(),
+        origins: endpoints
+            .into_iter()
+            .zip(&plan.origins)
+            .map(|(endpoint, o)| Origin::new(endpoint, o.tls.clone()))
+            .collect(),
+        requests: plan.requests.clone(),
         log: log.as_ref().map(|l| l.tx.clone()),
         engines,
         start_at: plan.start_at,

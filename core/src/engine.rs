@@ -158,9 +158,23 @@ pub struct RequestRecord {
     pub target: u32,
 }
 
+/// One origin's side of the schedule (SPEC §10): a due request of the
+/// origin waits for a free user of the origin, so each origin has a
+/// backlog of its own.
+#[derive(Debug, Default)]
+struct Lane {
+    /// Users free for a request: Idle or Disconnected, nothing in flight.
+    idle: VecDeque<usize>,
+    /// This engine's next request index that goes to this origin and has
+    /// not started: every earlier one of the origin has.
+    cursor: u64,
+}
+
 #[derive(Debug)]
 struct User {
     conn: Conn,
+    /// The origin this user connects to.
+    origin: usize,
     req: Option<InFlight>,
     /// The target of the request in flight, or of the last one: the
     /// request a write or a retry sends.
@@ -235,15 +249,17 @@ pub struct Engine {
     started: Vec<u64>,
     pacer: Option<Pacer>,
     users: Vec<User>,
-    /// Users free for a request: Idle or Disconnected, nothing in flight.
-    idle: VecDeque<usize>,
+    /// The users of each origin free for a request, and that origin's
+    /// place in the schedule (one lane unless the targets name several
+    /// origins).
+    lanes: Vec<Lane>,
     connecting: DeadlineList,
     responding: DeadlineList,
     backoff: BinaryHeap<Reverse<(Instant, usize)>>,
     outputs: VecDeque<Output>,
     records: VecDeque<RequestRecord>,
     phase: Phase,
-    /// Index of the next request to start.
+    /// Requests started so far.
     next: u64,
     in_flight: usize,
     /// This engine's share of `max_requests`.
@@ -273,9 +289,16 @@ impl Engine {
             Rate::Max => None,
         };
         let n = config.users;
+        let per_origin = requests.users_per_origin(n);
+        let origin_of_user = per_origin
+            .iter()
+            .enumerate()
+            .flat_map(|(o, &count)| std::iter::repeat_n(o, count));
         let mut engine = Self {
-            users: (0..n)
-                .map(|_| User {
+            lanes: per_origin.iter().map(|_| Lane::default()).collect(),
+            users: origin_of_user
+                .map(|origin| User {
+                    origin,
                     conn: Conn::new(),
                     req: None,
                     target: 0,
@@ -285,7 +308,6 @@ impl Engine {
                     connect_started: now,
                 })
                 .collect(),
-            idle: VecDeque::with_capacity(n),
             connecting: DeadlineList::new(n),
             responding: DeadlineList::new(n),
             backoff: BinaryHeap::new(),
@@ -308,6 +330,9 @@ impl Engine {
         if engine.requests.per_target {
             let n = engine.requests.len();
             engine.stats.targets = vec![TargetStats::new(target_sigfigs(n)); n];
+        }
+        for lane in 0..engine.lanes.len() {
+            engine.lanes[lane].cursor = engine.next_of(lane, 0);
         }
         for u in 0..n {
             engine.connect(u, now);
@@ -345,6 +370,12 @@ impl Engine {
     /// Some user is connecting (for https: or in its TLS handshake).
     pub fn is_connecting(&self) -> bool {
         self.connecting.front().is_some()
+    }
+
+    /// The origin `conn` connects to: an index into the origins its
+    /// requests name (always 0 when they name one).
+    pub fn origin_of(&self, conn: ConnId) -> usize {
+        self.users.get(conn.0).map_or(0, |u| u.origin)
     }
 
     /// Requests in flight now.
@@ -426,7 +457,7 @@ impl Engine {
         if self.users[u].req.is_some() {
             self.send(u, now);
         } else {
-            self.idle.push_back(u);
+            self.lanes[self.users[u].origin].idle.push_back(u);
             self.warmup_progress();
         }
     }
@@ -630,7 +661,7 @@ impl Engine {
             }
             self.backoff.pop();
             self.users[u].conn.backoff_over();
-            self.idle.push_back(u);
+            self.lanes[self.users[u].origin].idle.push_back(u);
         }
         match self.phase {
             Phase::Running { end, .. } if now >= end => self.start_due(now),
@@ -683,10 +714,12 @@ impl Engine {
         match self.phase {
             Phase::Running { t0, end } => {
                 consider(Some(end), Wake::End);
-                if let (Some(p), false) = (&self.pacer, self.idle.is_empty()) {
-                    let at = t0 + p.intended(self.next);
-                    if at < end {
-                        consider(Some(at), Wake::Send);
+                if let Some(p) = &self.pacer {
+                    for lane in self.lanes.iter().filter(|l| !l.idle.is_empty()) {
+                        let at = t0 + p.intended(lane.cursor);
+                        if at < end {
+                            consider(Some(at), Wake::Send);
+                        }
                     }
                 }
             }
@@ -706,14 +739,24 @@ impl Engine {
             return;
         };
         loop {
-            if self.quota.is_some_and(|limit| self.next >= limit) {
+            let quota = self.quota.unwrap_or(u64::MAX);
+            if self.lanes.iter().all(|l| l.cursor >= quota) {
                 self.stopped_by_limit = true;
                 self.begin_drain(now);
                 return;
             }
+            // Of the lanes with a free user, the one whose next request is
+            // due first.
+            let Some(lane) = (0..self.lanes.len())
+                .filter(|&l| !self.lanes[l].idle.is_empty() && self.lanes[l].cursor < quota)
+                .min_by_key(|&l| self.lanes[l].cursor)
+            else {
+                break;
+            };
+            let k = self.lanes[lane].cursor;
             let intended = match &self.pacer {
                 Some(p) => {
-                    let at = t0 + p.intended(self.next);
+                    let at = t0 + p.intended(k);
                     if at > now || at >= end {
                         break;
                     }
@@ -722,14 +765,15 @@ impl Engine {
                 None if now >= end => break,
                 None => now,
             };
-            let Some(u) = self.idle.pop_front() else {
+            let Some(u) = self.lanes[lane].idle.pop_front() else {
                 break;
             };
-            self.take_target(u, self.next);
+            self.lanes[lane].cursor = self.next_of(lane, k + 1);
+            self.take_target(u, k);
             self.next += 1;
             self.in_flight += 1;
             self.users[u].req = Some(InFlight {
-                k: self.next - 1,
+                k,
                 intended,
                 sent: None,
                 first_byte: None,
@@ -827,6 +871,20 @@ impl Engine {
             let values = Values::new(global, self.requests.seed, self.requests.data.as_ref());
             template.render(&values, &mut self.scratch, &mut user.buf);
         }
+    }
+
+    /// This engine's first request index from `k` on that goes to origin
+    /// `lane`. Every origin has a target in every period of the mix, so
+    /// the search ends within one.
+    fn next_of(&self, lane: usize, mut k: u64) -> u64 {
+        if self.lanes.len() == 1 {
+            return k;
+        }
+        let origins = &self.requests.origins;
+        while usize::from(origins[self.requests.mix.pick(self.global_index(k))]) != lane {
+            k += 1;
+        }
+        k
     }
 
     /// The index in the whole run's schedule of this engine's request `k`.
@@ -1032,7 +1090,7 @@ impl Engine {
         if self.users[u].conn.state() == ConnState::Backoff {
             return;
         }
-        self.idle.push_back(u);
+        self.lanes[self.users[u].origin].idle.push_back(u);
         self.finish_if_drained(now);
     }
 
@@ -1047,18 +1105,28 @@ impl Engine {
             None => self.next,
         };
         let due = self.quota.map_or(due, |limit| due.min(limit));
-        self.stats.unsent = due.saturating_sub(self.next);
-        self.stats.scheduled = self.next + self.stats.unsent;
-        if !self.stats.targets.is_empty() {
-            let mut unsent = vec![0; self.stats.targets.len()];
-            let (stride, phase) = (self.config.stride, self.config.phase);
-            self.requests
-                .mix
-                .count(self.next..due.max(self.next), stride, phase, &mut unsent);
-            for ((t, n), started) in self.stats.targets.iter_mut().zip(unsent).zip(&self.started) {
-                t.unsent = n;
-                t.scheduled = started + n;
+        // Each origin's backlog: its requests from its cursor until `due`.
+        let mut unsent = vec![0; self.requests.len()];
+        let (stride, phase) = (self.config.stride, self.config.phase);
+        for (o, lane) in self.lanes.iter().enumerate() {
+            let mut counts = vec![0; self.requests.len()];
+            self.requests.mix.count(
+                lane.cursor..due.max(lane.cursor),
+                stride,
+                phase,
+                &mut counts,
+            );
+            for (t, n) in counts.into_iter().enumerate() {
+                if usize::from(self.requests.origins[t]) == o {
+                    unsent[t] += n;
+                }
             }
+        }
+        self.stats.unsent = unsent.iter().sum();
+        self.stats.scheduled = self.next + self.stats.unsent;
+        for ((t, n), started) in self.stats.targets.iter_mut().zip(unsent).zip(&self.started) {
+            t.unsent = n;
+            t.scheduled = started + n;
         }
         self.stats.duration = window;
         let wait = self.config.timeout.min(MAX_DRAIN);
@@ -1095,7 +1163,9 @@ impl Engine {
             }
         }
         self.in_flight = 0;
-        self.idle.clear();
+        for lane in &mut self.lanes {
+            lane.idle.clear();
+        }
         self.backoff.clear();
         self.stats.finish();
         self.phase = Phase::Finished;

@@ -65,7 +65,7 @@ impl std::error::Error for MixError {}
 pub struct Mix {
     table: Arc<[u32]>,
     order: Order,
-    targets: usize,
+    weights: Arc<[u32]>,
 }
 
 impl Mix {
@@ -92,7 +92,7 @@ impl Mix {
         Ok(Self {
             table: table.into(),
             order,
-            targets: weights.len(),
+            weights: weights.into(),
         })
     }
 
@@ -101,13 +101,18 @@ impl Mix {
         Self {
             table: Arc::from([0u32].as_slice()),
             order: Order::Smooth,
-            targets: 1,
+            weights: Arc::from([1u32].as_slice()),
         }
     }
 
     /// How many targets the mix picks from.
     pub fn targets(&self) -> usize {
-        self.targets
+        self.weights.len()
+    }
+
+    /// The weights it was made with.
+    pub fn weights(&self) -> &[u32] {
+        &self.weights
     }
 
     /// The target of request `k` of the whole run.

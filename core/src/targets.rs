@@ -129,6 +129,11 @@ pub struct Requests {
     pub(crate) data: Option<Arc<Data>>,
     /// Results are kept per target too ([`crate::Stats::targets`]).
     pub(crate) per_target: bool,
+    /// Each target's weight.
+    pub(crate) weights: Arc<[u32]>,
+    /// Each target's origin (an index into the run's origins); all 0 when
+    /// every request goes to one place.
+    pub(crate) origins: Arc<[u16]>,
 }
 
 impl Requests {
@@ -137,13 +142,83 @@ impl Requests {
     /// results.
     pub fn new(targets: Vec<Target>, mix: Mix, seed: u64, data: Option<Arc<Data>>) -> Self {
         debug_assert_eq!(targets.len(), mix.targets(), "one weight per target");
+        let n = targets.len();
         Self {
             targets: targets.into(),
+            weights: mix.weights().into(),
             mix,
             seed,
             data,
             per_target: true,
+            origins: vec![0; n].into(),
         }
+    }
+
+    /// The same requests, target `i` going to origin `origins[i]` (SPEC
+    /// §10's several origins): the driver connects each user to its
+    /// origin ([`crate::Engine::origin_of`]), and the users are divided
+    /// among the origins by the origins' share of the schedule, at least
+    /// one each.
+    pub fn with_origins(mut self, origins: Vec<u16>) -> Self {
+        debug_assert_eq!(origins.len(), self.targets.len(), "one origin per target");
+        self.origins = origins.into();
+        self
+    }
+
+    /// How many origins the targets name.
+    pub fn origin_count(&self) -> usize {
+        self.origins
+            .iter()
+            .map(|&o| usize::from(o) + 1)
+            .max()
+            .unwrap_or(1)
+    }
+
+    /// `users` divided among the origins in proportion to their share of
+    /// the schedule, each getting at least one while there are enough
+    /// (largest remainders decide the rest).
+    pub fn users_per_origin(&self, users: usize) -> Vec<usize> {
+        let n = self.origin_count();
+        let mut share = vec![0u64; n];
+        for (&o, &w) in self.origins.iter().zip(self.weights.iter()) {
+            share[usize::from(o)] += u64::from(w);
+        }
+        let total: u64 = share.iter().sum::<u64>().max(1);
+        let mut out = vec![0usize; n];
+        let first = users.min(n);
+        for slot in out.iter_mut().take(first) {
+            *slot = 1;
+        }
+        let rest = (users - first) as u64;
+        let mut given = 0u64;
+        let mut remainders: Vec<(u64, usize)> = Vec::with_capacity(n);
+        for (o, &s) in share.iter().enumerate() {
+            let exact = rest * s;
+            out[o] += (exact / total) as usize;
+            given += exact / total;
+            remainders.push((exact % total, o));
+        }
+        remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        for &(_, o) in remainders.iter().take((rest - given) as usize) {
+            out[o] += 1;
+        }
+        out
+    }
+
+    /// One request for every index, its placeholders rendered from `seed`
+    /// and `data`, with the run's results only (volley without
+    /// `--targets`).
+    pub fn single(target: Target, seed: u64, data: Option<Arc<Data>>) -> Self {
+        Self {
+            seed,
+            data,
+            ..Self::from(target)
+        }
+    }
+
+    /// The targets, in order.
+    pub fn targets(&self) -> &[Target] {
+        &self.targets
     }
 
     /// The number of targets.
@@ -166,6 +241,8 @@ impl From<Target> for Requests {
             seed: 0,
             data: None,
             per_target: false,
+            weights: Arc::from([1u32].as_slice()),
+            origins: Arc::from([0u16].as_slice()),
         }
     }
 }

@@ -10,8 +10,9 @@ use mio::event::Event;
 use mio::{Events, Poll, Token, Waker};
 use volley_core::{ConnId, Engine, Output, RequestRecord, Stats, Wake};
 
+use crate::Origin;
 use crate::control::{Control, StartGate};
-use crate::endpoint::{Attempt, Endpoint, Route};
+use crate::endpoint::{Attempt, Route};
 use crate::error::{Failure, SetupError};
 use crate::published::Snapshot;
 use crate::read::{ReadEvent, ReadOutcome};
@@ -107,8 +108,10 @@ pub(crate) struct EventLoop {
     timer: SendTimer,
     engine: Engine,
     sockets: Vec<Socket>,
-    route: Route,
-    tls: Option<Tls>,
+    /// Where each origin's connections go, and its TLS (SPEC §10: the
+    /// targets may name several origins; a user connects to its own).
+    routes: Vec<Route>,
+    tls: Vec<Option<Tls>>,
     buf: Box<[u8]>,
     control: Arc<Control>,
     index: usize,
@@ -121,8 +124,7 @@ impl EventLoop {
     pub(crate) fn new(
         engine: Engine,
         users: usize,
-        endpoint: Endpoint,
-        tls: Option<Tls>,
+        origins: Vec<Origin>,
         control: Arc<Control>,
         index: usize,
         log: Option<LogSink>,
@@ -141,8 +143,11 @@ impl EventLoop {
             timer,
             engine,
             sockets: (0..users).map(|_| Socket::default()).collect(),
-            route: Route::new(endpoint),
-            tls,
+            routes: origins
+                .iter()
+                .map(|o| Route::new(o.endpoint.clone()))
+                .collect(),
+            tls: origins.into_iter().map(|o| o.tls).collect(),
             buf: vec![0; READ_BUF].into_boxed_slice(),
             control,
             index,
@@ -240,8 +245,13 @@ impl EventLoop {
         }
         self.publish();
         let mut stats = self.engine.into_stats();
-        stats.destinations = self.route.opened();
+        stats.destinations = self.routes.iter().flat_map(Route::opened).collect();
         Ok(stats)
+    }
+
+    /// The origin the slot `id` connects to.
+    fn origin(&self, id: usize) -> usize {
+        self.engine.origin_of(ConnId(id)).min(self.routes.len() - 1)
     }
 
     /// Hands one readiness event to the timer or to its socket.
@@ -288,7 +298,7 @@ impl EventLoop {
             };
             match out {
                 Output::Connect(ConnId(id)) => {
-                    let opened = self.route.open(id);
+                    let opened = self.routes[self.origin(id)].open(id);
                     self.start_connect(id, now, opened);
                 }
                 Output::Send(ConnId(id)) => {
@@ -301,7 +311,8 @@ impl EventLoop {
                     // A connect the engine gives up on has timed out: later
                     // connects go to the next destination, if there is one.
                     if self.sockets[id].is_connecting() {
-                        self.route.failed(self.sockets[id].attempt());
+                        let origin = self.origin(id);
+                        self.routes[origin].failed(self.sockets[id].attempt());
                     }
                     self.sockets[id].close();
                 }
@@ -319,13 +330,14 @@ impl EventLoop {
         now: Instant,
         (mut attempt, mut opened): (Attempt, io::Result<Stream>),
     ) {
+        let origin = self.origin(id);
         loop {
             let result = opened.and_then(|stream| {
                 self.sockets[id].connect(
                     self.poll.registry(),
                     Token(id),
                     (stream, attempt),
-                    self.tls.as_ref(),
+                    self.tls[origin].as_ref(),
                 )
             });
             let Err(e) = result else { return };
@@ -333,8 +345,8 @@ impl EventLoop {
             if e.kind() == io::ErrorKind::ConnectionRefused {
                 // The attempt of this connect, not the slot's: a refusal
                 // before the stream exists leaves the slot's last one.
-                self.route.failed(attempt);
-                if let Some(next) = self.route.retry(id, attempt) {
+                self.routes[origin].failed(attempt);
+                if let Some(next) = self.routes[origin].retry(id, attempt) {
                     (attempt, opened) = next;
                     continue;
                 }
@@ -353,6 +365,7 @@ impl EventLoop {
         read_closed: bool,
     ) {
         let now = clocks.now;
+        let origin = self.origin(id);
         // Sporadic events for slots we do not know or no longer use happen.
         let Some(socket) = self.sockets.get_mut(id) else {
             return;
@@ -365,17 +378,17 @@ impl EventLoop {
             match socket.check_connect(now) {
                 ConnectCheck::Pending => return,
                 ConnectCheck::Connected => {
-                    self.route.connected(attempt);
+                    self.routes[origin].connected(attempt);
                     self.engine.handle_connected(ConnId(id), now);
                 }
                 // The engine hears of it when the handshake is done.
-                ConnectCheck::Handshaking => self.route.connected(attempt),
+                ConnectCheck::Handshaking => self.routes[origin].connected(attempt),
                 ConnectCheck::Failed(Failure::Connect(e))
                     if e.kind() == io::ErrorKind::ConnectionRefused =>
                 {
                     socket.close();
-                    self.route.failed(attempt);
-                    match self.route.retry(id, attempt) {
+                    self.routes[origin].failed(attempt);
+                    match self.routes[origin].retry(id, attempt) {
                         Some(next) => self.start_connect(id, now, next),
                         None => self.report(id, now, &Failure::Connect(e)),
                     }
@@ -446,7 +459,7 @@ impl EventLoop {
     /// that costs (a connect, a request, nothing). A rejected certificate,
     /// which every connection would meet, also ends the run.
     fn report(&mut self, id: usize, now: Instant, failure: &Failure) {
-        if let (Failure::Tls(e), Some(tls)) = (failure, &self.tls) {
+        if let (Failure::Tls(e), Some(tls)) = (failure, &self.tls[self.origin(id)]) {
             if let Some(message) = tls.fatal_message(e) {
                 self.control.fail(message);
             }
@@ -468,7 +481,7 @@ impl EventLoop {
         // A server that asked for a client certificate, got none and
         // answers 400 refuses every request alike: one line, not a report.
         if s.status(400) > 0 {
-            if let Some(message) = self.tls.as_ref().and_then(Tls::missing_client_cert) {
+            if let Some(message) = self.tls.iter().flatten().find_map(Tls::missing_client_cert) {
                 self.control.fail(message);
             }
         }

@@ -47,7 +47,7 @@ pub use error::{SetupError, TlsSetupError};
 pub use limits::ensure_fd_limit;
 pub use published::{RECENT_ROWS, STATUS_CODES, Snapshot};
 pub use tls::{Tls, TlsOptions};
-use volley_core::{Config, Engine, RequestRecord, RequestTemplate, Stats};
+use volley_core::{Config, Engine, RequestRecord, Requests, Stats};
 
 use crate::control::StartGate;
 use crate::event_loop::EventLoop;
@@ -55,12 +55,11 @@ use crate::event_loop::EventLoop;
 /// What to run: where, what, and one engine config per loop thread.
 #[derive(Clone, Debug)]
 pub struct RunPlan {
-    /// Where the connections go.
-    pub endpoint: Endpoint,
-    /// The request every user sends.
-    pub template: RequestTemplate,
-    /// TLS for an https target.
-    pub tls: Option<Tls>,
+    /// Where the connections go: one origin, or one for each origin the
+    /// targets name, in the order of [`Requests::with_origins`]'s indices.
+    pub origins: Vec<Origin>,
+    /// What the users send: one request, or a list of targets.
+    pub requests: Requests,
     /// Where each loop sends its batches of request records (set
     /// `record_requests` in the engine configs too).
     pub log: Option<SyncSender<Vec<RequestRecord>>>,
@@ -69,6 +68,22 @@ pub struct RunPlan {
     /// Hold `t0` until this wall-clock time, once the users have connected
     /// (`--start-at`, SPEC §13), so that shards start one schedule together.
     pub start_at: Option<std::time::SystemTime>,
+}
+
+/// One place requests go: where to connect, and TLS for an https origin.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    /// Where the connections go.
+    pub endpoint: Endpoint,
+    /// TLS for an https origin.
+    pub tls: Option<Tls>,
+}
+
+impl Origin {
+    /// Connections to `endpoint`, with `tls` for https.
+    pub fn new(endpoint: Endpoint, tls: Option<Tls>) -> Self {
+        Self { endpoint, tls }
+    }
 }
 
 /// Runs the plan to its end and returns the merged statistics. `control`
@@ -80,27 +95,19 @@ pub fn run(plan: RunPlan, control: Arc<Control>) -> Result<Stats, SetupError> {
     let mut handles = Vec::with_capacity(plan.engines.len());
     for (index, config) in plan.engines.into_iter().enumerate() {
         let (template, control, gate) = (
-            plan.template.clone(),
+            plan.requests.clone(),
             Arc::clone(&control),
             Arc::clone(&gate),
         );
-        let endpoint = plan.endpoint.clone();
-        let tls = plan.tls.clone();
+        let origins = plan.origins.clone();
         let log = plan.log.clone().map(event_loop::LogSink::new);
         let handle = std::thread::Builder::new()
             .name(format!("volley-loop-{index}"))
             .spawn(move || -> Result<Stats, SetupError> {
                 let users = config.users;
                 let engine = Engine::new(config, template, Instant::now());
-                let event_loop = EventLoop::new(
-                    engine,
-                    users,
-                    endpoint,
-                    tls,
-                    Arc::clone(&control),
-                    index,
-                    log,
-                );
+                let event_loop =
+                    EventLoop::new(engine, users, origins, Arc::clone(&control), index, log);
                 match event_loop {
                     Ok(l) => l.run(&gate).map_err(SetupError::Loop),
                     Err(e) => {

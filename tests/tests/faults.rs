@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use volley_tests::assert_accounted;
 
 use volley_core::{Config, ErrorKind, MAX_DRAIN, Rate, RequestSpec, RequestTemplate, Stats};
-use volley_driver::{Control, Endpoint, RunPlan};
+use volley_driver::{Control, Endpoint, Origin, RunPlan};
 use volley_tests::raw::{RawServer, answer_all, read_request};
 
 /// A good answer, kept alive.
@@ -59,9 +59,8 @@ fn run(addr: SocketAddr, config: Config) -> Stats {
     let engines = config.split(1);
     let control = Arc::new(Control::new(engines.len()));
     let plan = RunPlan {
-        endpoint: Endpoint::tcp(addr),
-        template: template(addr, !config.keep_alive),
-        tls: None,
+        origins: vec![Origin::new(Endpoint::tcp(addr), None)],
+        requests: template(addr, !config.keep_alive).into(),
         log: None,
         engines,
         start_at: None,

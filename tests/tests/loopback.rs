@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use volley_core::{Config, ErrorKind, Rate, RequestSpec, RequestTemplate, Stats};
-use volley_driver::{Control, Endpoint, RunPlan};
+use volley_driver::{Control, Endpoint, Origin, RunPlan};
 use volley_server::{ServeConfig, Server};
 use volley_tests::raw::{RawServer, answer_all, read_request};
 
@@ -26,9 +26,8 @@ fn run(addr: SocketAddr, config: Config, threads: usize) -> Stats {
     let engines = config.split(threads);
     let control = Arc::new(Control::new(engines.len()));
     let plan = RunPlan {
-        endpoint: Endpoint::tcp(addr),
-        template: template(addr, !config.keep_alive),
-        tls: None,
+        origins: vec![Origin::new(Endpoint::tcp(addr), None)],
+        requests: template(addr, !config.keep_alive).into(),
         log: None,
         engines,
         start_at: None,
@@ -256,9 +255,8 @@ fn stop_ends_the_run_early_with_every_request_counted() {
     });
     let start = std::time::Instant::now();
     let plan = RunPlan {
-        endpoint: Endpoint::tcp(server.addr()),
-        template: template(server.addr(), false),
-        tls: None,
+        origins: vec![Origin::new(Endpoint::tcp(server.addr()), None)],
+        requests: template(server.addr(), false).into(),
         log: None,
         engines,
         start_at: None,
@@ -296,9 +294,8 @@ fn two_stops_before_the_loop_looks_end_the_run_at_once() {
         std::time::Instant::now()
     });
     let plan = RunPlan {
-        endpoint: Endpoint::tcp(server.addr),
-        template: template(server.addr, false),
-        tls: None,
+        origins: vec![Origin::new(Endpoint::tcp(server.addr), None)],
+        requests: template(server.addr, false).into(),
         log: None,
         engines,
         start_at: None,

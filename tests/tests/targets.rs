@@ -278,3 +278,34 @@ fn templates_render_per_request_and_reproducibly() {
         assert_eq!(uuid.split("\r\n").next().unwrap().len(), 36);
     }
 }
+
+/// Two origins: users are divided by the origins' share of the schedule,
+/// and a stalled origin backs up its own requests only, while the other's
+/// run on schedule.
+#[test]
+fn each_origin_has_its_own_users_and_backlog() {
+    let reqs = requests(vec![target("/200"), target("/stall")], &[3, 1]).with_origins(vec![0, 1]);
+    assert_eq!(reqs.users_per_origin(8), [6, 2]);
+    assert_eq!(reqs.users_per_origin(2), [1, 1]);
+    let script = Script::ok(ms(2)).responder(|r| {
+        (!r.line.contains("/stall")).then(|| Reply::send(volley_tests::fake_server::OK.to_vec()))
+    });
+    let mut config = paced(8, 400.0, 2);
+    config.timeout = Duration::from_secs(60);
+    let mut sim = Sim::new(config, reqs, script);
+    for u in 0..8 {
+        let origin = sim.engine.origin_of(volley_core::ConnId(u));
+        assert_eq!(origin, usize::from(u >= 6), "user {u}");
+    }
+    let s = sim.run_to_end().clone();
+    assert_targets_add_up(&s);
+    let (a, b) = (&s.targets[0], &s.targets[1]);
+    assert_eq!((a.scheduled, a.completed, a.unsent), (600, 600, 0), "{a:?}");
+    assert_eq!(
+        (b.scheduled, b.unfinished, b.unsent),
+        (200, 2, 198),
+        "{b:?}"
+    );
+    // Origin 0's requests left on time although origin 1's backed up.
+    assert!(a.latency.max() < 5_000, "{}", a.latency.max());
+}

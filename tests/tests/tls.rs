@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use volley_core::{Config, Rate, RequestSpec, RequestTemplate};
-use volley_driver::{Control, Endpoint, RunPlan, Tls, TlsOptions};
+use volley_driver::{Control, Endpoint, Origin, RunPlan, Tls, TlsOptions};
 use volley_tests::tls::{BOTH, Behaviour, TlsServer, pki, write_ca};
 
 fn run_driver(
@@ -39,9 +39,8 @@ fn run_driver(
     let control = Arc::new(Control::new(engines.len()));
     volley_driver::run(
         RunPlan {
-            endpoint: Endpoint::tcp(addr),
-            template,
-            tls: Some(tls),
+            origins: vec![Origin::new(Endpoint::tcp(addr), Some(tls))],
+            requests: template.into(),
             log: None,
             engines,
             start_at: None,

@@ -135,7 +135,7 @@ pub(crate) fn run(a: &FindArgs) -> anyhow::Result<Exit> {
     let mut plan = plan::build(&args)?;
     let quiet = plan.quiet;
     plan.quiet = true;
-    let endpoint = plan::resolve(&plan.target, &plan.reach)?;
+    let endpoint = plan::resolve_origins(&plan)?;
     let max_users = match volley_driver::ensure_fd_limit(plan.config.users) {
         Ok(()) => max_users(),
         Err(e) => return Err(UsageError(format!("--users {}: {e}", plan.config.users)).into()),
@@ -157,7 +157,7 @@ fn max_users() -> usize {
 
 fn search(
     plan: &mut Plan,
-    endpoint: &volley_driver::Endpoint,
+    endpoint: &[volley_driver::Endpoint],
     rules: &[threshold::Rule],
     slos: &[String],
     set: &Settings,
@@ -251,7 +251,7 @@ fn search(
 /// One step: the warm-up, then the judged run, at `rps`.
 fn step(
     plan: &mut Plan,
-    endpoint: &volley_driver::Endpoint,
+    endpoint: &[volley_driver::Endpoint],
     rps: f64,
     warmup: Duration,
     judged: Duration,
@@ -259,12 +259,12 @@ fn step(
     plan.config.rate =
         Rate::per_second(rps).ok_or_else(|| anyhow::anyhow!("the rate {rps} is too low"))?;
     plan.config.duration = warmup;
-    let warm = run::execute(plan, endpoint.clone())?;
+    let warm = run::execute(plan, endpoint.to_vec())?;
     if run::interrupt::came() {
         return Ok(warm.stats);
     }
     plan.config.duration = judged;
-    Ok(run::execute(plan, endpoint.clone())?.stats)
+    Ok(run::execute(plan, endpoint.to_vec())?.stats)
 }
 
 fn row(s: &Stats, rps: f64, users: usize, hold: bool, outcome: Outcome) -> Step {

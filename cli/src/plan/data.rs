@@ -1,5 +1,3 @@
-#![allow(dead_code)] // wired to flags in the next commit
-
 //! `--data FILE.csv`: the rows that `{{row.NAME}}` reads (SPEC §10).
 //!
 //! The file is CSV as RFC 4180 writes it: fields separated by commas, rows
@@ -29,6 +27,7 @@ pub(crate) struct DataTable {
 
 impl DataTable {
     /// The index of column `name`, as written in the header.
+    #[cfg(test)]
     pub(crate) fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == name)
     }

@@ -6,6 +6,7 @@
 pub(crate) mod data;
 pub(crate) mod live;
 pub(crate) mod parse;
+pub(crate) mod requests;
 pub(crate) mod shard;
 pub(crate) mod status;
 pub(crate) mod targets;
@@ -15,7 +16,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use volley_core::{Config, Rate, RequestSpec, RequestTemplate};
+use volley_core::{Config, Rate, Requests};
 
 use crate::args::{MergeArgs, OutputFormat, RunArgs};
 use crate::error::{UsageError, usage};
@@ -26,15 +27,22 @@ use threshold::Rule;
 /// Everything a run needs, validated.
 #[derive(Clone, Debug)]
 pub(crate) struct Plan {
+    /// Where requests go: the URL, or the origin of `--targets`.
     pub(crate) target: Target,
+    /// The method of the one request; `*` for a list of targets.
     pub(crate) method: String,
-    pub(crate) template: RequestTemplate,
+    /// What the users send.
+    pub(crate) requests: Requests,
+    /// The targets of `--targets`, in order; empty for one request.
+    pub(crate) targets: Vec<requests::TargetMeta>,
     /// The whole run, or its `--shard`, before the split across threads.
     pub(crate) config: Config,
     pub(crate) threads: usize,
     pub(crate) quiet: bool,
-    /// TLS setup for an https target.
-    pub(crate) tls: Option<volley_driver::Tls>,
+    /// Every origin requests go to, with its TLS setup when https: the
+    /// URL's, or one for each origin of `--targets` (the first is
+    /// `target`'s).
+    pub(crate) origins: Vec<PlanOrigin>,
     /// Certificates are not verified (`--insecure`).
     pub(crate) insecure: bool,
     /// `--shard I/N`; `config` is already this shard's part.
@@ -49,6 +57,13 @@ pub(crate) struct Plan {
     pub(crate) start_at: Option<std::time::SystemTime>,
     /// The live views: metrics endpoint, `--live` lines, `--tui`.
     pub(crate) watch: live::Watch,
+}
+
+/// One origin of a plan.
+#[derive(Clone, Debug)]
+pub(crate) struct PlanOrigin {
+    pub(crate) target: Target,
+    pub(crate) tls: Option<volley_driver::Tls>,
 }
 
 /// `--connect-to`, `--unix-socket` and `--local-addr` (SPEC §9).
@@ -91,9 +106,21 @@ impl Report {
 
 impl Plan {
     /// The name of the run's request in live views: `METHOD path` (as SPEC
-    /// §10 names a target without a name).
+    /// §10 names a target without a name), or `*` for a list of targets.
     pub(crate) fn target_name(&self) -> String {
-        format!("{} {}", self.method, self.target.path)
+        match self.targets.is_empty() {
+            true => format!("{} {}", self.method, self.target.path),
+            false => "*".into(),
+        }
+    }
+
+    /// The name of each target, in order: the one request's name for a run
+    /// without `--targets` (what `--log`'s target column says).
+    pub(crate) fn target_names(&self) -> Vec<String> {
+        match self.targets.is_empty() {
+            true => vec![self.target_name()],
+            false => self.targets.iter().map(|t| t.name.clone()).collect(),
+        }
     }
 
     /// The arrival rate this process is asked for: `--rps` (or the highest
@@ -141,15 +168,6 @@ impl Plan {
 
 /// Validates `args` (everything but resolving the host).
 pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
-    let url = match (&args.url, &args.url_positional) {
-        (Some(_), Some(_)) => {
-            return usage("give the URL once: either --url URL or a positional URL");
-        }
-        (Some(u), None) | (None, Some(u)) => u.as_str(),
-        (None, None) => return usage("--url is required, e.g. --url http://127.0.0.1:8080/"),
-    };
-    let target = parse::url(url)?;
-
     let stages = args
         .stages
         .as_deref()
@@ -197,46 +215,13 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
     }
     .min(users);
 
-    let mut headers = args
+    let headers = args
         .headers
         .iter()
         .map(|h| parse::header(h))
         .collect::<Result<Vec<_>, _>>()?;
-    // The URL's user info is Basic authentication, unless -H Authorization
-    // says otherwise (curl's rule).
-    if let Some(c) = &target.credentials {
-        if !headers
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
-        {
-            headers.push(("Authorization".into(), c.basic()));
-        }
-    }
-    let body = match (&args.body, &args.body_file) {
-        (Some(b), _) => b.clone().into_bytes(),
-        (None, Some(path)) => std::fs::read(path)
-            .map_err(|e| UsageError(format!("--body-file {path:?}: cannot read it: {e}")))?,
-        (None, None) => Vec::new(),
-    };
-    let method = args.method.to_ascii_uppercase();
-    let spec = RequestSpec {
-        method: method.clone(),
-        target: target.path.clone(),
-        host: target.authority.clone(),
-        headers,
-        body,
-        close: args.no_keepalive,
-    };
-    let template = RequestTemplate::new(&spec).map_err(|e| {
-        let flag = match e {
-            volley_core::RequestError::InvalidMethod(_) => "--method",
-            volley_core::RequestError::InvalidTarget(_) => "--url",
-            _ => "--header",
-        };
-        UsageError(format!("{flag}: {e}"))
-    })?;
-
-    if !target.https {
+    let built = requests::build(args, &headers)?;
+    if built.origins.iter().all(|o| !o.https) {
         let tls_flags = [
             ("--insecure", args.insecure),
             ("--cacert", args.cacert.is_some()),
@@ -245,25 +230,43 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
         if let Some((flag, _)) = tls_flags.iter().find(|(_, given)| *given) {
             return usage(format!(
                 "{flag} applies to https:// URLs only; the URL is {:?}",
-                target.url
+                built.origins[0].url
             ));
         }
     }
-    let tls = if target.https {
-        let options = volley_driver::TlsOptions {
-            server_name: target.host.clone(),
-            insecure: args.insecure,
-            cacert: args.cacert.as_ref().map(PathBuf::from),
-            client_cert: args
-                .cert
-                .as_ref()
-                .zip(args.key.as_ref())
-                .map(|(c, k)| (PathBuf::from(c), PathBuf::from(k))),
-        };
-        Some(volley_driver::Tls::new(&options).map_err(|e| UsageError(e.to_string()))?)
-    } else {
-        None
-    };
+    let origins = built
+        .origins
+        .iter()
+        .map(|target| {
+            let tls = target.https.then(|| {
+                let options = volley_driver::TlsOptions {
+                    server_name: target.host.clone(),
+                    insecure: args.insecure,
+                    cacert: args.cacert.as_ref().map(PathBuf::from),
+                    client_cert: args
+                        .cert
+                        .as_ref()
+                        .zip(args.key.as_ref())
+                        .map(|(c, k)| (PathBuf::from(c), PathBuf::from(k))),
+                };
+                volley_driver::Tls::new(&options).map_err(|e| UsageError(e.to_string()))
+            });
+            Ok(PlanOrigin {
+                target: target.clone(),
+                tls: tls.transpose()?,
+            })
+        })
+        .collect::<Result<Vec<_>, UsageError>>()?;
+    let target = built.origins[0].clone();
+    // Each loop divides its users among the origins, at least one each.
+    let threads = threads.min((users / origins.len()).max(1));
+    if users < origins.len() {
+        return usage(format!(
+            "--users {users}: the targets name {} origins, and each needs a user of its own; give at least {}",
+            origins.len(),
+            origins.len()
+        ));
+    }
 
     let mut config = Config::new(users, rate);
     config.duration = duration;
@@ -294,20 +297,23 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
         args.save.as_deref(),
         args.html.as_deref(),
     )?;
+    let names: Vec<String> = built.targets.iter().map(|t| t.name.clone()).collect();
+    threshold::check_scopes(&report.thresholds, &names)?;
     let shard = shard::apply(args.shard.as_deref(), &mut config)?;
-    let threads = threads.min(config.users);
+    let threads = threads.min((config.users / origins.len()).max(1));
     config.record_requests = args.log.is_some();
     // Saved results (format 2) carry every second's histograms.
     config.keep_seconds = report.save.is_some();
     Ok(Plan {
         log: args.log.clone(),
         target,
-        method,
-        template,
+        method: built.method,
+        requests: built.requests,
+        targets: built.targets,
         config,
         threads,
         quiet: args.quiet,
-        tls,
+        origins,
         insecure: args.insecure,
         shard,
         report,
@@ -342,6 +348,14 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<Report, UsageError> {
 /// first, of the family of the `--local-addr` sources if any. A host that
 /// does not resolve means the run cannot happen (exit 1); sources of no
 /// resolved address's family are a bad command line (exit 2).
+/// Where each origin of `plan` connects, resolved.
+pub(crate) fn resolve_origins(plan: &Plan) -> anyhow::Result<Vec<volley_driver::Endpoint>> {
+    plan.origins
+        .iter()
+        .map(|o| resolve(&o.target, &plan.reach))
+        .collect()
+}
+
 pub(crate) fn resolve(target: &Target, reach: &Reach) -> anyhow::Result<volley_driver::Endpoint> {
     if let Some(path) = &reach.unix_socket {
         return Ok(volley_driver::Endpoint::Unix(path.clone()));
@@ -423,7 +437,7 @@ mod tests {
         assert_eq!(p.config.users, 4);
         assert_eq!(p.config.duration, Duration::from_secs(3));
         assert!(p.threads >= 1 && p.threads <= 4);
-        let req = String::from_utf8(p.template.bytes().to_vec()).unwrap();
+        let req = String::from_utf8(p.requests.targets()[0].template.bytes().to_vec()).unwrap();
         assert!(
             req.starts_with("GET /a?b=c HTTP/1.1\r\nHost: localhost:8080\r\n"),
             "{req}"
@@ -490,7 +504,7 @@ mod tests {
         let request = |list: &[&str]| {
             let p = build(&args(list)).unwrap();
             (
-                String::from_utf8(p.template.bytes().to_vec()).unwrap(),
+                String::from_utf8(p.requests.targets()[0].template.bytes().to_vec()).unwrap(),
                 p.target.url,
             )
         };

@@ -1,5 +1,3 @@
-#![allow(dead_code)] // wired to flags in the next commit
-
 //! Sets of HTTP statuses, as `--expect-status` and a target's
 //! `expect_status` name them (SPEC §10): `200,201,204`, `2xx`, `2xx,304`.
 
@@ -67,6 +65,7 @@ impl StatusSet {
     }
 
     /// The status is in the set.
+    #[cfg(test)]
     pub(crate) fn contains(&self, status: u16) -> bool {
         self.ranges
             .iter()

@@ -1,5 +1,3 @@
-#![allow(dead_code)] // wired to flags in the next commit
-
 //! `--targets FILE`: the list of requests one run sends (SPEC §10), in one
 //! of two formats.
 //!
