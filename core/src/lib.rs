@@ -61,7 +61,7 @@ pub use request::{RequestError, RequestSpec, RequestTemplate};
 pub use response::{MAX_HEAD_BYTES, MAX_HEADERS, reason_phrase};
 pub use spread::Spread;
 pub use stats::{Second, Stats, TargetStats};
-pub use targets::{Expect, Needle, Requests, StatusSet, Target};
+pub use targets::{Expect, Needle, Requests, StatusSet, Target, divide_users};
 pub use template::{Data, TemplateError};
 
 #[cfg(fuzzing)]

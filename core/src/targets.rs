@@ -178,31 +178,11 @@ impl Requests {
     /// the schedule, each getting at least one while there are enough
     /// (largest remainders decide the rest).
     pub fn users_per_origin(&self, users: usize) -> Vec<usize> {
-        let n = self.origin_count();
-        let mut share = vec![0u64; n];
+        let mut share = vec![0u64; self.origin_count()];
         for (&o, &w) in self.origins.iter().zip(self.weights.iter()) {
             share[usize::from(o)] += u64::from(w);
         }
-        let total: u64 = share.iter().sum::<u64>().max(1);
-        let mut out = vec![0usize; n];
-        let first = users.min(n);
-        for slot in out.iter_mut().take(first) {
-            *slot = 1;
-        }
-        let rest = (users - first) as u64;
-        let mut given = 0u64;
-        let mut remainders: Vec<(u64, usize)> = Vec::with_capacity(n);
-        for (o, &s) in share.iter().enumerate() {
-            let exact = rest * s;
-            out[o] += (exact / total) as usize;
-            given += exact / total;
-            remainders.push((exact % total, o));
-        }
-        remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        for &(_, o) in remainders.iter().take((rest - given) as usize) {
-            out[o] += 1;
-        }
-        out
+        divide_users(users, &share)
     }
 
     /// One request for every index, its placeholders rendered from `seed`
@@ -230,6 +210,34 @@ impl Requests {
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
     }
+}
+
+/// `users` divided among places in proportion to `shares`, each getting at
+/// least one while there are enough; the largest remainders take the rest
+/// (the first of equals first). How an engine divides its users among
+/// origins, and how a report says what each origin got.
+pub fn divide_users(users: usize, shares: &[u64]) -> Vec<usize> {
+    let n = shares.len();
+    let total: u64 = shares.iter().sum::<u64>().max(1);
+    let mut out = vec![0usize; n];
+    let first = users.min(n);
+    for slot in out.iter_mut().take(first) {
+        *slot = 1;
+    }
+    let rest = (users - first) as u64;
+    let mut given = 0u64;
+    let mut remainders: Vec<(u64, usize)> = Vec::with_capacity(n);
+    for (o, &s) in shares.iter().enumerate() {
+        let exact = rest * s;
+        out[o] += (exact / total) as usize;
+        given += exact / total;
+        remainders.push((exact % total, o));
+    }
+    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for &(_, o) in remainders.iter().take((rest - given) as usize) {
+        out[o] += 1;
+    }
+    out
 }
 
 impl From<Target> for Requests {

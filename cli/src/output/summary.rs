@@ -233,6 +233,17 @@ pub(crate) enum Warning {
         busy: f64,
         needed: u64,
     },
+    /// One origin of several (SPEC §10) missed its share of the rate
+    /// because all of its users were busy: Little's law for that origin.
+    OriginUsersBusy {
+        origin: String,
+        target: f64,
+        users: usize,
+        mean_service_us: f64,
+        needed: u64,
+        /// The `--users` that gives the origin that many.
+        total_needed: u64,
+    },
     /// Requests left late although the users should have sufficed.
     LateSends {
         lag_p90_us: u64,
@@ -292,7 +303,10 @@ impl Warning {
             // request holds a user; 25% margin for variance.
             let busy = target * mean_service_s;
             let needed = (busy * 1.25).ceil().max(1.0) as u64;
-            if backlog && s.completed > 0 && needed > info.users as u64 {
+            let by_origin = Self::origins_busy(info, s, target, connect_s);
+            if !by_origin.is_empty() {
+                out.extend(by_origin);
+            } else if backlog && s.completed > 0 && needed > info.users as u64 {
                 out.push(Self::UsersBusy {
                     achieved,
                     target,
@@ -351,6 +365,74 @@ impl Warning {
     }
 }
 
+impl Warning {
+    /// With targets on several origins, each origin whose requests backed
+    /// up while its users were all busy: each origin has its own users and
+    /// backlog, so Little's law applies to each on its own.
+    fn origins_busy(info: &RunInfo, s: &Stats, target: f64, connect_s: f64) -> Vec<Self> {
+        let origin = |url: &str| -> String {
+            let after = url.find("://").map_or(0, |i| i + 3);
+            let end = url[after..]
+                .find(['/', '?'])
+                .map_or(url.len(), |i| after + i);
+            url[..end].to_string()
+        };
+        let mut names: Vec<String> = Vec::new();
+        for t in &info.targets {
+            let o = origin(&t.url);
+            if !names.contains(&o) {
+                names.push(o);
+            }
+        }
+        if names.len() < 2 || s.targets.len() != info.targets.len() {
+            return Vec::new();
+        }
+        let mut shares = vec![0u64; names.len()];
+        let of = |t: &crate::result::TargetInfo| {
+            let o = origin(&t.url);
+            names.iter().position(|n| *n == o).unwrap_or(0)
+        };
+        for t in &info.targets {
+            shares[of(t)] += u64::from(t.weight);
+        }
+        let total_share: u64 = shares.iter().sum::<u64>().max(1);
+        let users = volley_core::divide_users(info.users, &shares);
+        let mut out = Vec::new();
+        for (o, name) in names.iter().enumerate() {
+            let (mut scheduled, mut unsent, mut sum_us, mut n) = (0, 0, 0.0, 0u64);
+            for (t, ts) in info.targets.iter().zip(&s.targets) {
+                if of(t) == o {
+                    scheduled += ts.scheduled;
+                    unsent += ts.unsent;
+                    sum_us += ts.service.mean() * ts.service.len() as f64;
+                    n += ts.service.len();
+                }
+            }
+            if n == 0 || unsent * 1000 <= scheduled {
+                continue;
+            }
+            let mean_service_us = sum_us / n as f64;
+            let rate = target * shares[o] as f64 / total_share as f64;
+            let needed = (rate * (mean_service_us / 1e6 + connect_s) * 1.25)
+                .ceil()
+                .max(1.0) as u64;
+            if needed > users[o] as u64 {
+                let total_needed =
+                    (needed as f64 * total_share as f64 / shares[o] as f64).ceil() as u64;
+                out.push(Self::OriginUsersBusy {
+                    origin: name.clone(),
+                    target: rate,
+                    users: users[o],
+                    mean_service_us,
+                    needed,
+                    total_needed: total_needed.max(info.users as u64 + 1),
+                });
+            }
+        }
+        out
+    }
+}
+
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
@@ -372,6 +454,24 @@ impl fmt::Display for Warning {
                 rate(target),
                 us(mean_service_us),
                 thousands(needed),
+            ),
+            Self::OriginUsersBusy {
+                ref origin,
+                target,
+                users,
+                mean_service_us,
+                needed,
+                total_needed,
+            } => write!(
+                f,
+                "{origin}: its requests waited for a free user: its {} users (of --users, by its share of \
+                 the schedule) were all busy. Little's law: {} req/s × {} mean service time; it needs {} \
+                 users: run with --users {} or more",
+                thousands(users as u64),
+                rate(target),
+                us(mean_service_us),
+                thousands(needed),
+                thousands(total_needed),
             ),
             Self::LateSends {
                 lag_p90_us,
@@ -471,4 +571,78 @@ fn hint(f: &mut fmt::Formatter<'_>, kind: ErrorKind, timeout: Duration) -> fmt::
         ErrorKind::BodyMismatch => "response bodies did not contain the --expect-body text",
         _ => "see the example message above",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use volley_core::{Stats, TargetStats};
+
+    use super::Warning;
+    use crate::result::{RunInfo, TargetInfo};
+
+    /// Two origins, one that kept up and one whose two users could not:
+    /// the hint is for that origin alone, with Little's law for its share.
+    #[test]
+    fn each_origin_gets_its_own_littles_law() {
+        let target = |name: &str, url: &str| TargetInfo {
+            name: name.into(),
+            method: "GET".into(),
+            url: url.into(),
+            weight: 1,
+        };
+        let info = RunInfo {
+            target_rps: Some(1_000.0),
+            users: 4,
+            keep_alive: true,
+            duration: Duration::from_secs(1),
+            targets: vec![
+                target("fast", "http://127.0.0.1:8080/a"),
+                target("slow", "http://127.0.0.1:9090/b/{{seq}}"),
+            ],
+            ..RunInfo::default()
+        };
+        let mut s = Stats::new();
+        let (mut fast, mut slow) = (TargetStats::new(3), TargetStats::new(3));
+        for _ in 0..500 {
+            fast.service.record(1_000).unwrap();
+        }
+        (fast.scheduled, fast.completed) = (500, 500);
+        for _ in 0..100 {
+            slow.service.record(10_000).unwrap();
+        }
+        (slow.scheduled, slow.completed, slow.unsent, slow.unfinished) = (500, 100, 398, 2);
+        s.targets = vec![fast, slow];
+        (s.scheduled, s.completed, s.unsent, s.unfinished) = (1_000, 600, 398, 2);
+        s.sent = 602;
+        s.duration = Duration::from_secs(1);
+        let warnings = Warning::all(&info, &s);
+        let busy: Vec<_> = warnings
+            .iter()
+            .filter_map(|w| match w {
+                Warning::OriginUsersBusy {
+                    origin,
+                    users,
+                    needed,
+                    total_needed,
+                    ..
+                } => Some((origin.as_str(), *users, *needed, *total_needed)),
+                _ => None,
+            })
+            .collect();
+        // 500 req/s × 10 ms = 5 users busy, with 25% margin 7; it has 2 of
+        // the 4, and gets half of --users.
+        assert_eq!(busy, [("http://127.0.0.1:9090", 2, 7, 14)], "{warnings:?}");
+        assert!(
+            !warnings
+                .iter()
+                .any(|w| matches!(w, Warning::UsersBusy { .. }))
+        );
+        assert!(busy_text(&warnings).contains("--users 14"));
+    }
+
+    fn busy_text(warnings: &[Warning]) -> String {
+        warnings.iter().map(ToString::to_string).collect()
+    }
 }
