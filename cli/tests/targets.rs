@@ -284,3 +284,63 @@ fn bad_target_files_name_the_line() {
         );
     }
 }
+
+/// Four shards of a run of targets, merged, count what one process
+/// counts, per target: the mix depends on the request index alone.
+#[test]
+fn four_shards_merged_equal_one_process_per_target() {
+    let dir = scratch("shards");
+    let server = Server::spawn(ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let addr = server.addr();
+    let file = dir.join("targets.txt");
+    std::fs::write(
+        &file,
+        format!(
+            "{{\"name\": \"a\", \"url\": \"http://{addr}/a\", \"weight\": 5}}\n\
+             {{\"name\": \"b\", \"url\": \"http://{addr}/b\", \"weight\": 3}}\n\
+             {{\"name\": \"c\", \"url\": \"http://{addr}/c/{{{{seq}}}}\", \"weight\": 2}}\n"
+        ),
+    )
+    .unwrap();
+    let targets_arg = file.to_str().unwrap();
+    let common = ["--rps", "1000", "-c", "8", "-n", "1000", "-q"];
+    let mut args = vec!["--targets", targets_arg, "-o", "json"];
+    args.extend(common);
+    let whole = json(&volley(&args));
+    let mut saved = Vec::new();
+    for i in 0..4 {
+        let path = dir.join(format!("shard-{i}.json"));
+        let shard = format!("{i}/4");
+        let mut args = vec!["--targets", targets_arg, "--shard", &shard];
+        args.extend(common);
+        let path_arg = path.to_str().unwrap().to_string();
+        args.extend(["--save", path_arg.as_str()]);
+        let out = volley(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        saved.push(path_arg);
+    }
+    let mut args = vec!["merge", "-o", "json"];
+    args.extend(saved.iter().map(String::as_str));
+    let merged = json(&volley(&args));
+    assert_targets_accounted(&merged);
+    let (w, m) = (targets(&whole), targets(&merged));
+    for (name, share) in [("a", 500), ("b", 300), ("c", 200)] {
+        for key in ["scheduled", "completed"] {
+            assert_eq!(
+                w[name]["requests"][key].as_u64(),
+                Some(share),
+                "{name} {key}: {whole}"
+            );
+            assert_eq!(
+                m[name]["requests"][key].as_u64(),
+                Some(share),
+                "{name} {key}: {merged}"
+            );
+        }
+        assert_eq!(m[name]["status"], w[name]["status"], "{name}");
+    }
+}
