@@ -1,5 +1,5 @@
-//! HTTP/2 errors: the protocol's error codes, and why a frame was
-//! rejected. Small `Copy` enums with short lowercase messages.
+//! HTTP/2 errors: the protocol's error codes, and why a frame or a header
+//! block was rejected. Small `Copy` enums with short lowercase messages.
 
 use std::fmt;
 
@@ -208,6 +208,69 @@ impl fmt::Display for FrameError {
 
 impl std::error::Error for FrameError {}
 
+/// Why a header block could not be decoded (RFC 7541). Each ends the
+/// connection with `COMPRESSION_ERROR` (RFC 9113 §4.3), except
+/// [`HpackError::HeaderListTooLarge`]: volley's own limit, reported after
+/// the whole block was decoded, so the connection can go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HpackError {
+    /// The block ends inside a field's representation.
+    Truncated,
+    /// An integer larger than 2^32 - 1, or longer than its largest encoding.
+    IntegerOverflow,
+    /// Index 0, which names no field.
+    ZeroIndex,
+    /// An index past the end of the static and dynamic tables.
+    UnknownIndex,
+    /// Huffman padding longer than 7 bits or not all ones.
+    HuffmanPadding,
+    /// The Huffman EOS symbol inside a string.
+    HuffmanEos,
+    /// A dynamic table size update above `SETTINGS_HEADER_TABLE_SIZE`.
+    TableSizeTooLarge,
+    /// A dynamic table size update after a field of the block.
+    SizeUpdateMisplaced,
+    /// No size update at the start of the first block after the table's
+    /// limit was lowered.
+    SizeUpdateMissing,
+    /// The header list is larger than the limit (name + value + 32 per
+    /// field, RFC 9113 §6.5.2). The rest of the block was decoded without
+    /// being reported, which keeps the dynamic table in step with the
+    /// server's (RFC 9113 §4.3): only the stream need end, with `CANCEL`.
+    HeaderListTooLarge,
+}
+
+impl HpackError {
+    /// The error code to end the connection with, or for
+    /// [`HpackError::HeaderListTooLarge`] only the stream.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            Self::HeaderListTooLarge => ErrorCode::Cancel,
+            _ => ErrorCode::CompressionError,
+        }
+    }
+}
+
+impl fmt::Display for HpackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Truncated => "header block ends inside a field",
+            Self::IntegerOverflow => "integer too large in header block",
+            Self::ZeroIndex => "header field index 0",
+            Self::UnknownIndex => "header field index past the end of the tables",
+            Self::HuffmanPadding => "invalid huffman padding",
+            Self::HuffmanEos => "huffman eos symbol in a string",
+            Self::TableSizeTooLarge => "dynamic table size update above the advertised limit",
+            Self::SizeUpdateMisplaced => "dynamic table size update after a header field",
+            Self::SizeUpdateMissing => "missing dynamic table size update",
+            Self::HeaderListTooLarge => "header list larger than the limit",
+        })
+    }
+}
+
+impl std::error::Error for HpackError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +343,8 @@ mod tests {
             FrameError::BadLength { kind: kind::PING }.to_string(),
             "invalid length for a PING frame"
         );
+        assert_eq!(HpackError::Truncated.code(), ErrorCode::CompressionError);
+        assert_eq!(HpackError::HeaderListTooLarge.code(), ErrorCode::Cancel);
     }
 
     #[test]
@@ -296,7 +361,20 @@ mod tests {
             FrameError::SelfDependency,
             FrameError::InvalidSetting { id: 5 },
         ];
-        for s in frame.iter().map(ToString::to_string) {
+        let hpack = [
+            HpackError::Truncated,
+            HpackError::IntegerOverflow,
+            HpackError::ZeroIndex,
+            HpackError::UnknownIndex,
+            HpackError::HuffmanPadding,
+            HpackError::HuffmanEos,
+            HpackError::TableSizeTooLarge,
+            HpackError::SizeUpdateMisplaced,
+            HpackError::SizeUpdateMissing,
+            HpackError::HeaderListTooLarge,
+        ];
+        let messages = frame.iter().map(ToString::to_string);
+        for s in messages.chain(hpack.iter().map(ToString::to_string)) {
             assert!(!s.contains('\n'), "{s}");
             assert!(s.starts_with(|c: char| c.is_lowercase()), "{s}");
         }

@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod frame;
+pub mod hpack;
 
-pub use error::{ErrorCode, FrameError};
+pub use error::{ErrorCode, FrameError, HpackError};
 pub use frame::{Frame, FrameHeader, Parsed, decode_frame, parse_header};
