@@ -249,7 +249,7 @@ pub(crate) fn integer(buf: &mut &[u8], prefix_bits: u8) -> Result<usize, HpackEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::h2::hpack::{DEFAULT_TABLE_SIZE, hex};
+    use crate::h2::hpack::{DEFAULT_TABLE_SIZE, encode, hex};
 
     const NO_LIMIT: usize = usize::MAX;
 
@@ -560,6 +560,35 @@ mod tests {
     }
 
     #[test]
+    fn c1_integers() {
+        // C.1.1: 10 on a 5-bit prefix; C.1.2: 1337 on a 5-bit prefix.
+        for (bytes, prefix, value) in [(&[0x0a][..], 5, 10), (&[0x1f, 0x9a, 0x0a][..], 5, 1337)] {
+            let mut buf = bytes;
+            assert_eq!(integer(&mut buf, prefix), Ok(value));
+            assert!(buf.is_empty());
+            let mut out = vec![];
+            encode::integer(value, 0, prefix, &mut out);
+            assert_eq!(out, bytes);
+        }
+    }
+
+    #[test]
+    fn integers_round_trip_at_every_prefix() {
+        let values = [0, 1, 14, 15, 16, 30, 31, 62, 63, 126, 127, 128, 255, 16_383];
+        let more = [16_384, 1 << 21, (1 << 28) + 5, u32::MAX as usize];
+        for prefix in 1..=7 {
+            for &value in values.iter().chain(&more) {
+                let mut out = vec![];
+                encode::integer(value, 0, prefix, &mut out);
+                out.push(0xaa);
+                let mut buf = &out[..];
+                assert_eq!(integer(&mut buf, prefix), Ok(value), "{value} / {prefix}");
+                assert_eq!(buf, [0xaa], "consumed exactly");
+            }
+        }
+    }
+
+    #[test]
     fn integer_errors() {
         let cases: [(&[u8], HpackError); 6] = [
             (&[], HpackError::Truncated),
@@ -757,6 +786,32 @@ mod tests {
         d2.decode(&block, |_, _| {}).unwrap();
         d.max_list_size = 1000;
         assert_eq!(decode(&mut d, &second), decode(&mut d2, &second));
+    }
+
+    #[test]
+    fn encoded_requests_decode_to_their_fields() {
+        let mut block = vec![];
+        encode::encode_request(
+            "GET",
+            "https",
+            "example.com",
+            "/",
+            &[("accept", "*/*")],
+            &mut block,
+        );
+        let mut d = Decoder::new(DEFAULT_TABLE_SIZE, NO_LIMIT);
+        let fields = decode(&mut d, &block).unwrap();
+        assert_eq!(
+            fields,
+            owned(&[
+                (":method", "GET"),
+                (":scheme", "https"),
+                (":authority", "example.com"),
+                (":path", "/"),
+                ("accept", "*/*"),
+            ])
+        );
+        assert_eq!(d.table_len(), 0, "nothing indexed");
     }
 
     #[test]
