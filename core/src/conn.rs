@@ -142,7 +142,7 @@ impl Conn {
     }
 
     /// [`Conn::feed_with`], not looking at the body.
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))] // fuzzing.rs drives it too
     pub(crate) fn feed(&mut self, data: &[u8], head_request: bool) -> Result<Feed, ParseError> {
         self.feed_with(data, head_request, &mut |_| {})
     }

@@ -29,6 +29,7 @@
 //! - [`Pacer`]: the intended start time of request k, computed from k.
 //! - [`Stats`]: HDR histograms and counters; memory independent of run length.
 //! - [`Buckets`]: the fixed log-spaced buckets live views derive from them.
+//! - [`h2`]: HTTP/2 frames and HPACK, the codecs under `--http2` (SPEC §11).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -39,6 +40,7 @@ mod conn;
 mod engine;
 pub mod error;
 mod event;
+pub mod h2;
 pub mod mix;
 pub mod pacer;
 pub mod request;

@@ -1,0 +1,256 @@
+//! The HPACK encoder volley needs: one request's header block, written
+//! once per target, without the dynamic table or Huffman coding, so every
+//! block stands alone and can be sent on any connection, in any order.
+
+use super::table::STATIC;
+
+/// Header fields that are specific to an HTTP/1.1 connection and malformed
+/// in HTTP/2 (RFC 9113 §8.2.2); `host` becomes `:authority` instead
+/// (§8.3.1), and `te` is kept only as `te: trailers`.
+const CONNECTION_SPECIFIC: [&str; 6] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+];
+
+/// Appends the header block of a request to `out`: the pseudo-header
+/// fields `:method`, `:scheme`, `:authority` and `:path` in that order,
+/// then `headers` in their order with their names lowercased.
+///
+/// A field whose name and value are both in the static table is sent as
+/// its index; one whose name is there, as a literal with that name's
+/// index; any other, as a literal name and value; all literals are "without
+/// indexing". A `host` header replaces `authority`, as a `Host` given by
+/// the user replaces the default in HTTP/1.1. The fields RFC 9113 §8.2.2
+/// forbids (`connection`, `keep-alive`, `proxy-connection`,
+/// `transfer-encoding`, `upgrade`, and `te` other than `trailers`) are
+/// left out.
+///
+/// Names are expected to be tokens and values free of CR, LF and NUL, as
+/// [`crate::RequestTemplate`] checks them.
+pub fn encode_request(
+    method: &str,
+    scheme: &str,
+    authority: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    out: &mut Vec<u8>,
+) {
+    let authority = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("host"))
+        .map_or(authority, |&(_, value)| value);
+    field(":method", method, out);
+    field(":scheme", scheme, out);
+    field(":authority", authority, out);
+    field(":path", path, out);
+    for &(name, value) in headers {
+        let te_other = name.eq_ignore_ascii_case("te") && value != "trailers";
+        if te_other
+            || CONNECTION_SPECIFIC
+                .iter()
+                .any(|c| name.eq_ignore_ascii_case(c))
+        {
+            continue;
+        }
+        field(name, value, out);
+    }
+}
+
+/// One field, as the static table allows (RFC 7541 §6.1, §6.2.2).
+fn field(name: &str, value: &str, out: &mut Vec<u8>) {
+    let same_name = |n: &str| n.eq_ignore_ascii_case(name);
+    if let Some(i) = STATIC.iter().position(|&(n, v)| same_name(n) && v == value) {
+        integer(i + 1, 0x80, 7, out);
+        return;
+    }
+    match STATIC.iter().position(|&(n, _)| same_name(n)) {
+        Some(i) => integer(i + 1, 0x00, 4, out),
+        None => {
+            out.push(0x00);
+            integer(name.len(), 0x00, 7, out);
+            out.extend(name.bytes().map(|b| b.to_ascii_lowercase()));
+        }
+    }
+    integer(value.len(), 0x00, 7, out);
+    out.extend_from_slice(value.as_bytes());
+}
+
+/// An integer with an N-bit prefix (RFC 7541 §5.1), the first byte's
+/// other bits being `flags`.
+pub(crate) fn integer(value: usize, flags: u8, prefix_bits: u8, out: &mut Vec<u8>) {
+    let max = (1usize << prefix_bits) - 1;
+    if value < max {
+        out.push(flags | value as u8);
+        return;
+    }
+    out.push(flags | max as u8);
+    let mut rest = value - max;
+    while rest >= 0x80 {
+        out.push(0x80 | (rest & 0x7f) as u8);
+        rest >>= 7;
+    }
+    out.push(rest as u8);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::h2::hpack::{DEFAULT_TABLE_SIZE, Decoder};
+
+    fn encode(
+        method: &str,
+        scheme: &str,
+        authority: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Vec<u8> {
+        let mut out = b"kept".to_vec();
+        encode_request(method, scheme, authority, path, headers, &mut out);
+        assert_eq!(&out[..4], b"kept", "appends");
+        out.split_off(4)
+    }
+
+    /// Decodes a block with a fresh decoder, which must index nothing.
+    fn decode(block: &[u8]) -> Vec<(String, String)> {
+        let mut d = Decoder::new(DEFAULT_TABLE_SIZE, usize::MAX);
+        let mut fields = vec![];
+        d.decode(block, |n, v| {
+            fields.push((
+                String::from_utf8(n.to_vec()).unwrap(),
+                String::from_utf8(v.to_vec()).unwrap(),
+            ));
+        })
+        .unwrap();
+        assert_eq!(d.table_len(), 0, "nothing indexed");
+        fields
+    }
+
+    fn owned(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|&(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn get_https_uses_the_static_table() {
+        let block = encode("GET", "https", "example.com", "/", &[]);
+        let mut expected = vec![0x82, 0x87, 0x01, 11];
+        expected.extend_from_slice(b"example.com");
+        expected.push(0x84);
+        assert_eq!(block, expected);
+    }
+
+    #[test]
+    fn pseudo_headers_indexed_or_literal_with_indexed_name() {
+        // :method POST = 3, :scheme http = 6, :path /index.html = 5.
+        assert_eq!(
+            encode("POST", "http", "", "/index.html", &[]),
+            [0x83, 0x86, 0x81, 0x85]
+        );
+        // PUT and /x are not in the table: names 2 and 4, literal values.
+        assert_eq!(
+            encode("PUT", "http", "h", "/x", &[]),
+            b"\x02\x03PUT\x86\x01\x01h\x04\x02/x"
+        );
+    }
+
+    #[test]
+    fn regular_headers() {
+        let headers = [
+            ("Accept-Encoding", "gzip, deflate"),
+            ("User-Agent", "volley"),
+            ("X-Custom-Name", "Mixed Case Value"),
+            ("content-type", "application/json"),
+        ];
+        let block = encode("GET", "https", "example.com", "/", &headers);
+        let mut expected = vec![0x82, 0x87, 0x01, 11];
+        expected.extend_from_slice(b"example.com");
+        expected.push(0x84);
+        // accept-encoding: gzip, deflate is index 16, whole.
+        expected.push(0x90);
+        // user-agent is name 58: 15 on the 4-bit prefix, then 43.
+        expected.extend_from_slice(b"\x0f\x2b\x06volley");
+        // A name not in the table: literal, lowercased.
+        expected.extend_from_slice(b"\x00\x0dx-custom-name\x10Mixed Case Value");
+        // content-type is name 31: 15, then 16.
+        expected.extend_from_slice(b"\x0f\x10\x10application/json");
+        assert_eq!(block, expected);
+        assert_eq!(
+            decode(&block),
+            owned(&[
+                (":method", "GET"),
+                (":scheme", "https"),
+                (":authority", "example.com"),
+                (":path", "/"),
+                ("accept-encoding", "gzip, deflate"),
+                ("user-agent", "volley"),
+                ("x-custom-name", "Mixed Case Value"),
+                ("content-type", "application/json"),
+            ])
+        );
+    }
+
+    #[test]
+    fn connection_specific_headers_are_left_out() {
+        let headers = [
+            ("Connection", "keep-alive"),
+            ("Keep-Alive", "timeout=5"),
+            ("Proxy-Connection", "keep-alive"),
+            ("Transfer-Encoding", "chunked"),
+            ("Upgrade", "h2c"),
+            ("TE", "gzip"),
+            ("te", "trailers"),
+            ("accept", "*/*"),
+        ];
+        let block = encode("GET", "http", "a.example", "/", &headers);
+        assert_eq!(
+            decode(&block),
+            owned(&[
+                (":method", "GET"),
+                (":scheme", "http"),
+                (":authority", "a.example"),
+                (":path", "/"),
+                ("te", "trailers"),
+                ("accept", "*/*"),
+            ])
+        );
+    }
+
+    #[test]
+    fn host_becomes_the_authority() {
+        let headers = [("accept", "*/*"), ("Host", "override.example:8443")];
+        let block = encode("GET", "https", "default.example", "/", &headers);
+        assert_eq!(
+            decode(&block),
+            owned(&[
+                (":method", "GET"),
+                (":scheme", "https"),
+                (":authority", "override.example:8443"),
+                (":path", "/"),
+                ("accept", "*/*"),
+            ])
+        );
+    }
+
+    #[test]
+    fn long_values_round_trip() {
+        let path = format!("/{}", "p".repeat(300));
+        let value = "v".repeat(70_000);
+        let name = "x-".repeat(100);
+        let block = encode("GET", "https", "h", &path, &[(&name, &value)]);
+        assert_eq!(
+            decode(&block),
+            owned(&[
+                (":method", "GET"),
+                (":scheme", "https"),
+                (":authority", "h"),
+                (":path", &path),
+                (&name, &value),
+            ])
+        );
+    }
+}
