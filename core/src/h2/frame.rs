@@ -433,8 +433,7 @@ fn u31(b: [u8; 4]) -> u32 {
 fn write_header(len: usize, kind: u8, flags: u8, stream: u32, out: &mut Vec<u8>) {
     assert!(len <= MAX_MAX_FRAME_SIZE as usize, "frame payload too long");
     debug_assert!(stream <= MAX_WINDOW, "stream id above 2^31 - 1");
-    // ok: asserted to fit 24 bits just above.
-    let len = u32::try_from(len).expect("24-bit length").to_be_bytes();
+    let len = u32::try_from(len).expect("24-bit length").to_be_bytes(); // ok: asserted just above
     out.extend_from_slice(&[len[1], len[2], len[3], kind, flags]);
     out.extend_from_slice(&stream.to_be_bytes());
 }

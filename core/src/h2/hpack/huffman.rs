@@ -364,8 +364,7 @@ pub(crate) fn decode(src: &[u8], out: &mut Vec<u8>) -> Result<(), HpackError> {
         if symbol == EOS {
             return Err(HpackError::HuffmanEos);
         }
-        // ok: every symbol but EOS is an octet.
-        out.push(u8::try_from(symbol).expect("octet symbol"));
+        out.push(u8::try_from(symbol).expect("octet symbol")); // ok: every symbol but EOS is an octet
         bits -= len;
     }
 }
