@@ -428,11 +428,11 @@ pub(crate) fn evaluate(rules: &[Rule], s: &Stats, targets: &[&str]) -> Vec<Verdi
                     .and_then(|i| s.targets.get(i))
                     .map(|t| Figures::of_target(t, s)),
             };
-            let (measured, passed) = match figures {
-                Some(f) => {
-                    let measured = f.measure(rule);
-                    (measured, rule.op.holds(measured, rule.limit.value()))
-                }
+            // A rule with nothing to measure (no latency recorded, no
+            // request ended) fails: an empty target must not pass
+            // `p99<200ms`.
+            let (measured, passed) = match figures.and_then(|f| f.measure(rule)) {
+                Some(measured) => (measured, rule.op.holds(measured, rule.limit.value())),
                 None => (0.0, false),
             };
             Verdict {
@@ -480,10 +480,11 @@ impl<'a> Figures<'a> {
         }
     }
 
-    fn measure(&self, rule: &Rule) -> f64 {
+    /// The rule's metric, or `None` when there is nothing to measure it on.
+    fn measure(&self, rule: &Rule) -> Option<f64> {
         let h = self.latency;
-        match rule.metric {
-            Metric::Percentile(_) | Metric::Max | Metric::Mean if h.is_empty() => 0.0,
+        Some(match rule.metric {
+            Metric::Percentile(_) | Metric::Max | Metric::Mean if h.is_empty() => return None,
             Metric::Percentile(p) => h.value_at_percentile(p) as f64,
             Metric::Mean => h.mean(),
             Metric::Max => h.max() as f64,
@@ -493,16 +494,15 @@ impl<'a> Figures<'a> {
                     Limit::Share(_) => {
                         let ended = self.completed + self.failed;
                         if ended == 0 {
-                            0.0
-                        } else {
-                            100.0 * errors as f64 / ended as f64
+                            return None;
                         }
+                        100.0 * errors as f64 / ended as f64
                     }
                     _ => errors as f64,
                 }
             }
             Metric::Rps => self.achieved_rps,
-        }
+        })
     }
 }
 
@@ -782,7 +782,7 @@ mod tests {
     }
 
     #[test]
-    fn empty_runs_measure_zero() {
+    fn nothing_measured_passes_no_rule() {
         let s = Stats::new();
         let v = evaluate(
             &[rule("p99<1ms"), rule("errors<1%"), rule("rps>=1")],
@@ -793,9 +793,10 @@ mod tests {
             v.iter().map(|v| v.measured).collect::<Vec<_>>(),
             [0.0, 0.0, 0.0]
         );
+        // No latency and no request that ended: the rules cannot hold.
         assert_eq!(
             v.iter().map(|v| v.passed).collect::<Vec<_>>(),
-            [true, true, false]
+            [false, false, false]
         );
     }
 }
