@@ -137,7 +137,7 @@ pub(crate) fn execute(
     interrupt::watch(&control);
     let info = RunInfo {
         method: plan.method.clone(),
-        url: plan.target.url.clone(),
+        url: plan.url(),
         duration: plan.config.duration,
         target_rps: plan.target_rps(),
         users: plan.config.users,

@@ -11,16 +11,21 @@ use crate::output::html::writer::{Html, html};
 pub(crate) fn compare_page(c: &Comparison) -> String {
     let info = &c.base.runs[0].info;
     let mut o = Html::with_capacity(32 * 1024);
-    head(
-        &mut o,
-        &format!("volley compare: {} {}", info.method, info.url),
-    );
+    head(&mut o, &format!("volley compare: {}", info.request()));
     html!(
         o,
         "<header><div class=\"brand\">volley · comparison</div><h1><span class=\"method\">{}</span>{}</h1>\
          <p class=\"meta\">base {} · new {} · 95% intervals from {}</p></header>\n",
-        info.method,
-        info.url,
+        if info.targets.is_empty() {
+            info.method.as_str()
+        } else {
+            ""
+        },
+        if info.targets.is_empty() {
+            info.url.clone()
+        } else {
+            info.request()
+        },
         c.base.files.join(", "),
         c.new.files.join(", "),
         c.method

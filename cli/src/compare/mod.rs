@@ -181,6 +181,12 @@ fn comparable(base: &Side, new: &Side) -> Result<(), UsageError> {
                     "another request ({} {} against {} {})",
                     info.method, info.url, first.method, first.url
                 ))
+            } else if info.targets != first.targets {
+                Some(format!(
+                    "other targets ({} against {})",
+                    info.request(),
+                    first.request()
+                ))
             } else if info.target_rps != first.target_rps {
                 Some(format!(
                     "another rate ({:?} against {:?} req/s)",

@@ -57,7 +57,7 @@ pub(crate) fn change_text(l: &Line) -> String {
 
 fn render_text(c: &Comparison, out: &mut dyn Write) -> io::Result<()> {
     let info = &c.base.runs[0].info;
-    writeln!(out, "{} {}", info.method, info.url)?;
+    writeln!(out, "{}", info.request())?;
     writeln!(
         out,
         "  base: {} run{} ({} requests), new: {} run{} ({} requests); 95% intervals from {}",

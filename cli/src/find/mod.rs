@@ -166,7 +166,7 @@ fn search(
 ) -> anyhow::Result<Found> {
     let started = Instant::now();
     let mut found = Found {
-        url: plan.target.url.clone(),
+        url: plan.url(),
         method: plan.method.clone(),
         slos: slos.to_vec(),
         steps: Vec::new(),

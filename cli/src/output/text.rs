@@ -45,9 +45,8 @@ fn header(s: &Summary<'_>, out: &mut dyn Write) -> io::Result<()> {
     };
     writeln!(
         out,
-        "{} {}\n  {} for {}, {} user{} on {} thread{}{}",
-        info.method,
-        info.url,
+        "{}\n  {} for {}, {} user{} on {} thread{}{}",
+        info.request(),
         rate_text,
         dur(info.duration),
         thousands(info.users as u64),

@@ -114,6 +114,23 @@ impl Plan {
         }
     }
 
+    /// The URL reports name: the one request's, or for a run of targets
+    /// their origins (`http://127.0.0.1:8080/`, comma-separated).
+    pub(crate) fn url(&self) -> String {
+        if self.targets.is_empty() {
+            return self.target.url.clone();
+        }
+        let origins: Vec<String> = self
+            .origins
+            .iter()
+            .map(|o| {
+                let scheme = if o.target.https { "https" } else { "http" };
+                format!("{scheme}://{}/", o.target.authority)
+            })
+            .collect();
+        origins.join(", ")
+    }
+
     /// The name of each target, in order: the one request's name for a run
     /// without `--targets` (what `--log`'s target column says).
     pub(crate) fn target_names(&self) -> Vec<String> {

@@ -91,6 +91,17 @@ pub(crate) struct StageInfo {
 }
 
 impl RunInfo {
+    /// What the run sent, for headers: `GET http://host/path`, or for a
+    /// run of targets, how many and where (`3 targets on
+    /// http://127.0.0.1:8080/`).
+    pub(crate) fn request(&self) -> String {
+        match self.targets.len() {
+            0 => format!("{} {}", self.method, self.url),
+            1 => format!("1 target on {}", self.url),
+            n => format!("{n} targets on {}", self.url),
+        }
+    }
+
     /// The target rate averaged over `[from, to)` seconds since `t0`: what
     /// the schedule asked for there. `None` for `--rps max`.
     pub(crate) fn target_between(&self, from: f64, to: f64) -> Option<f64> {

@@ -49,7 +49,7 @@ pub(crate) fn page(s: &Summary<'_>) -> String {
     let mut o = Html::with_capacity(64 * 1024);
     let info = s.run;
     let version = env!("CARGO_PKG_VERSION");
-    head(&mut o, &format!("volley: {} {}", info.method, info.url));
+    head(&mut o, &format!("volley: {}", info.request()));
     header(&mut o, s);
     verdict(&mut o, s);
     figures(&mut o, s);
@@ -165,8 +165,16 @@ fn header(o: &mut Html, s: &Summary<'_>) {
         o,
         "<header><div class=\"brand\">volley · load test report</div>\
          <h1><span class=\"method\">{}</span>{}</h1><p class=\"meta\">{}</p></header>\n",
-        info.method,
-        info.url,
+        if info.targets.is_empty() {
+            info.method.as_str()
+        } else {
+            ""
+        },
+        if info.targets.is_empty() {
+            info.url.clone()
+        } else {
+            info.request()
+        },
         meta.join(" · ")
     );
 }
