@@ -174,10 +174,32 @@ pub(crate) fn fatal_message(e: &rustls::Error, host: &str, client_cert: bool) ->
         }
         _ => return None,
     };
-    Some(format!(
-        "the TLS certificate of {host} was rejected: {reason}; pass --cacert FILE to trust the CA that signed it, \
-         or --insecure to skip verification"
-    ))
+    // Trusting another CA mends an unknown issuer; it cannot mend a
+    // certificate that is out of date, for another name, or for clients.
+    let trust_helps = !matches!(
+        e,
+        rustls::Error::InvalidCertificate(
+            CertificateError::Expired
+                | CertificateError::ExpiredContext { .. }
+                | CertificateError::NotValidYet
+                | CertificateError::NotValidYetContext { .. }
+                | CertificateError::NotValidForName
+                | CertificateError::NotValidForNameContext { .. }
+                | CertificateError::InvalidPurpose
+                | CertificateError::InvalidPurposeContext { .. }
+                | CertificateError::Revoked
+        )
+    );
+    Some(match trust_helps {
+        true => format!(
+            "the TLS certificate of {host} was rejected: {reason}; pass --cacert FILE to trust the CA that signed \
+             it, or --insecure to skip verification"
+        ),
+        false => format!(
+            "the TLS certificate of {host} was rejected: {reason}; the server needs a certificate that is valid \
+             now and for this name, or --insecure skips verification"
+        ),
+    })
 }
 
 /// Why the server's certificate was refused, in words.

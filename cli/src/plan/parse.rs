@@ -313,11 +313,20 @@ pub(crate) fn connect_to(s: &str) -> Result<ConnectTo, UsageError> {
 
 /// `--local-addr IP`.
 pub(crate) fn local_addr(s: &str) -> Result<std::net::IpAddr, UsageError> {
-    s.trim().parse().map_err(|_| {
+    let ip: std::net::IpAddr = s.trim().parse().map_err(|_| {
         UsageError(format!(
             "--local-addr {s:?}: expected an IP address of this machine, such as 127.0.0.2 or ::1"
         ))
-    })
+    })?;
+    // Binding is what every connection would do: an address this machine
+    // does not have fails here, once, instead of in every connect.
+    match std::net::UdpSocket::bind((ip, 0)) {
+        Ok(_) => Ok(ip),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => usage(format!(
+            "--local-addr {ip}: not an address of this machine ({e}); give one of its own, such as 127.0.0.2 or ::1"
+        )),
+        Err(_) => Ok(ip),
+    }
 }
 
 /// `--start-at TIME` (SPEC §13): RFC 3339 (`2026-12-01T18:30:00Z`, with an
@@ -603,6 +612,9 @@ mod tests {
                 .0
                 .contains("--local-addr \"localhost\"")
         );
+        // 192.0.2.1 is documentation space (RFC 5737): no machine has it.
+        let e = local_addr("192.0.2.1").unwrap_err().0;
+        assert!(e.contains("not an address of this machine"), "{e}");
     }
 
     #[test]
