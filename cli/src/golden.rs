@@ -282,7 +282,8 @@ fn json_report_and_saved_result() {
 fn metrics_exposition() {
     use crate::live::exposition::{View, render};
     let (info, stats, _) = fixture();
-    let snapshot = volley_driver::Snapshot::of(&stats, 0, stats.elapsed, true);
+    let slots = volley_driver::StatusSlots::default();
+    let snapshot = volley_driver::Snapshot::of(&stats, 0, stats.elapsed, true, &slots);
     let text = render(&View {
         snapshot: &snapshot,
         shard: &format!("{}/{}", SHARD.index, SHARD.count),

@@ -117,7 +117,9 @@ impl MetricsServer {
 
     /// From now on, serves the final statistics: the report's counts.
     pub(crate) fn finish(&self, stats: &Stats) {
-        let snapshot = Snapshot::of(stats, 0, stats.elapsed, true);
+        // The loops' slots of status codes, so that each keeps its series.
+        let slots = self.shared.control.status_slots();
+        let snapshot = Snapshot::of(stats, 0, stats.elapsed, true, slots);
         *self
             .shared
             .last
