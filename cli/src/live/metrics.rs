@@ -31,8 +31,10 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) struct Labels {
     /// `I/N` of `--shard`, `0/1` without it.
     pub(crate) shard: String,
-    /// The request's name, `METHOD path`.
+    /// The request's name, `METHOD path`, or `*` for a list of targets.
     pub(crate) target: String,
+    /// With `--targets`, their names in order; empty for one request.
+    pub(crate) targets: Vec<String>,
     pub(crate) schedule: Schedule,
 }
 
@@ -65,6 +67,7 @@ impl Shared {
             snapshot: &snapshot,
             shard: &l.shard,
             target: &l.target,
+            targets: &l.targets,
             target_rps,
             achieved_rps,
         })
@@ -311,6 +314,7 @@ mod tests {
         let labels = Labels {
             shard: "0/1".into(),
             target: "GET /".into(),
+            targets: Vec::new(),
             schedule: Schedule {
                 rps: Some(10.0),
                 stages: Vec::new(),
