@@ -282,15 +282,36 @@ fn json_report_and_saved_result() {
 fn metrics_exposition() {
     use crate::live::exposition::{View, render};
     let (info, stats, _) = fixture();
-    let snapshot = volley_driver::Snapshot::of(&stats, 0, stats.elapsed, true);
+    let slots = volley_driver::StatusSlots::default();
+    let snapshot = volley_driver::Snapshot::of(&stats, 0, stats.elapsed, true, &slots);
     let text = render(&View {
         snapshot: &snapshot,
         shard: &format!("{}/{}", SHARD.index, SHARD.count),
         target: "GET /api?a=1&b=<2>",
+        targets: &[],
         target_rps: info.target_rps,
         achieved_rps: stats.achieved_rps(),
     });
     golden("metrics.txt", &text);
+}
+
+/// With two targets, the request counters have a series for each.
+#[test]
+fn metrics_exposition_with_targets() {
+    use crate::live::exposition::{View, render};
+    let (info, stats, _) = fixture_with_targets();
+    let slots = volley_driver::StatusSlots::default();
+    let snapshot = volley_driver::Snapshot::of(&stats, 0, stats.elapsed, true, &slots);
+    let names: Vec<String> = info.targets.iter().map(|t| t.name.clone()).collect();
+    let text = render(&View {
+        snapshot: &snapshot,
+        shard: &format!("{}/{}", SHARD.index, SHARD.count),
+        target: "*",
+        targets: &names,
+        target_rps: info.target_rps,
+        achieved_rps: stats.achieved_rps(),
+    });
+    golden("metrics-targets.txt", &text);
 }
 
 #[test]

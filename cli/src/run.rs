@@ -108,6 +108,7 @@ fn start_metrics(
             .shard
             .map_or("0/1".into(), |s| format!("{}/{}", s.index, s.count)),
         target: plan.target_name(),
+        targets: plan.targets.iter().map(|t| t.name.clone()).collect(),
         schedule,
     };
     let server = MetricsServer::start(m.addr, m.linger, Arc::clone(control), labels)

@@ -10,6 +10,7 @@ use mio::Waker;
 use volley_core::Stop;
 
 use crate::published::{Published, Snapshot};
+use crate::target_counts::StatusSlots;
 
 /// Live counters of one loop, written by it after each batch of events.
 #[derive(Debug, Default)]
@@ -80,6 +81,8 @@ pub struct Control {
     /// Someone reads the snapshots: the loops take them.
     watched: AtomicBool,
     published: Vec<Published>,
+    /// The status codes of the targets' counts in the snapshots.
+    status_slots: StatusSlots,
 }
 
 impl Control {
@@ -93,6 +96,7 @@ impl Control {
             started: Mutex::new(None),
             watched: AtomicBool::new(false),
             published: (0..loops).map(|_| Published::default()).collect(),
+            status_slots: StatusSlots::default(),
         }
     }
 
@@ -110,6 +114,13 @@ impl Control {
 
     pub(crate) fn published_of(&self, i: usize) -> &Published {
         &self.published[i]
+    }
+
+    /// The slots of the status codes that the snapshots' per-target counts
+    /// name: the same for every loop, and for a snapshot of the final
+    /// statistics, so that a code keeps its slot from start to end.
+    pub fn status_slots(&self) -> &StatusSlots {
+        &self.status_slots
     }
 
     /// What the loops last published (see [`Control::watch`]), added up.

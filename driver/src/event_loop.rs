@@ -513,7 +513,13 @@ impl EventLoop {
         self.engine.roll_timeline(now);
         let elapsed = now.saturating_duration_since(w.t0);
         let stats = self.engine.stats();
-        let snapshot = Snapshot::of(stats, self.engine.in_flight() as u64, elapsed, finished);
+        let snapshot = Snapshot::of(
+            stats,
+            self.engine.in_flight() as u64,
+            elapsed,
+            finished,
+            self.control.status_slots(),
+        );
         w.rows = stats.timeline.len();
         let second_end = w.t0 + Duration::from_secs(elapsed.as_secs() + 1);
         w.next = (now + SNAPSHOT_EVERY).min(second_end);

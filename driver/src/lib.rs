@@ -33,6 +33,7 @@ mod sleep;
 mod socket;
 mod stamp;
 mod stream;
+mod target_counts;
 mod timer;
 mod tls;
 mod trust;
@@ -46,6 +47,7 @@ pub use endpoint::Endpoint;
 pub use error::{SetupError, TlsSetupError};
 pub use limits::ensure_fd_limit;
 pub use published::{RECENT_ROWS, STATUS_CODES, Snapshot};
+pub use target_counts::{MAX_TARGETS, StatusSlots, TARGET_CODES, TargetCounts};
 pub use tls::{Tls, TlsOptions};
 use volley_core::{Config, Engine, RequestRecord, Requests, Stats};
 

@@ -13,6 +13,10 @@ use std::time::Duration;
 
 use volley_core::{BOUNDS_US, Buckets, ErrorKind, Second, Stats};
 
+use crate::target_counts::{
+    self, MAX_TARGETS, StatusSlots, TARGET_CODES, TARGET_WORDS, TargetCounts,
+};
+
 /// Status codes are kept in a table of this size (httparse reads three
 /// digits).
 pub const STATUS_CODES: usize = 1000;
@@ -63,6 +67,13 @@ pub struct Snapshot {
     /// The latest closed timeline rows, oldest first (for several loops:
     /// rows of one second combined as the report combines them).
     pub rows: Vec<Second>,
+    /// With `--targets`, each target's request counts: the first
+    /// [`MAX_TARGETS`] in order, then, when there are more, the others
+    /// together. Empty for a run of one request.
+    pub targets: Vec<TargetCounts>,
+    /// The status code of each slot of the targets' counts (see
+    /// [`StatusSlots`]); `None` for a slot no code has taken.
+    pub target_codes: [Option<u16>; TARGET_CODES],
 }
 
 impl Default for Snapshot {
@@ -87,19 +98,32 @@ impl Default for Snapshot {
             service: Buckets::default(),
             open_second: Some(0),
             rows: Vec::new(),
+            targets: Vec::new(),
+            target_codes: [None; TARGET_CODES],
         }
     }
 }
 
 impl Snapshot {
     /// A snapshot of `stats`, `elapsed` after `t0`, with `in_flight`
-    /// requests open; `finished` when the stats are final.
-    pub fn of(stats: &Stats, in_flight: u64, elapsed: Duration, finished: bool) -> Self {
+    /// requests open; `finished` when the stats are final. The targets'
+    /// status codes count under their slots of `slots` (the process's,
+    /// [`Control::status_slots`](crate::Control::status_slots)).
+    pub fn of(
+        stats: &Stats,
+        in_flight: u64,
+        elapsed: Duration,
+        finished: bool,
+        slots: &StatusSlots,
+    ) -> Self {
         let mut status = Box::new([0; STATUS_CODES]);
         for (code, n) in stats.statuses() {
             status[usize::from(code).min(STATUS_CODES - 1)] += n;
         }
         let from = stats.timeline.len().saturating_sub(RECENT_ROWS);
+        let targets = target_counts::counts_of(&stats.targets, slots);
+        // After the counts: every slot they used is taken by then.
+        let target_codes = slots.codes();
         Self {
             started: true,
             finished,
@@ -120,6 +144,8 @@ impl Snapshot {
             service: Buckets::of(&stats.service),
             open_second: (!finished).then(|| stats.second_in_progress()),
             rows: stats.timeline[from..].iter().map(brief).collect(),
+            targets,
+            target_codes,
         }
     }
 
@@ -180,6 +206,19 @@ impl Snapshot {
             self.open_second = None;
         }
         self.rows = combine_rows(&self.rows, &other.rows);
+        // A loop that has not published yet has no targets.
+        if self.targets.len() < other.targets.len() {
+            self.targets
+                .resize(other.targets.len(), TargetCounts::default());
+        }
+        for (a, b) in self.targets.iter_mut().zip(&other.targets) {
+            a.add(b);
+        }
+        // Slots are the process's: two loops never name one differently,
+        // but one may have published before a code took it.
+        for (a, b) in self.target_codes.iter_mut().zip(other.target_codes) {
+            *a = a.or(b);
+        }
     }
 
     /// The words of the seqlock, in a fixed order.
@@ -219,7 +258,17 @@ impl Snapshot {
                 r.max_us,
             ]);
         }
-        debug_assert_eq!(out.len(), WORDS);
+        out.extend(
+            self.target_codes
+                .iter()
+                .map(|c| c.map_or(0, |c| u64::from(c) + 1)),
+        );
+        let targets = &self.targets[..self.targets.len().min(MAX_ENTRIES)];
+        out.push(targets.len() as u64);
+        for t in targets {
+            t.encode(out);
+        }
+        debug_assert_eq!(out.len(), FIXED_WORDS + targets.len() * TARGET_WORDS);
     }
 
     fn decode(words: &[u64]) -> Self {
@@ -276,6 +325,13 @@ impl Snapshot {
                 s.rows.push(r);
             }
         }
+        for code in &mut s.target_codes {
+            *code = u16::try_from(next()).ok().and_then(|c| c.checked_sub(1));
+        }
+        let targets = usize::try_from(next()).unwrap_or(0).min(MAX_ENTRIES);
+        s.targets = (0..targets)
+            .map(|_| TargetCounts::decode(&mut next))
+            .collect();
         s
     }
 }
@@ -316,9 +372,21 @@ fn combine_rows(a: &[Second], b: &[Second]) -> Vec<Second> {
     out
 }
 
-/// Words of one encoded snapshot.
-const WORDS: usize =
-    2 + 10 + STATUS_CODES + ErrorKind::COUNT + 2 * (BOUNDS_US.len() + 2) + 2 + RECENT_ROWS * 7;
+/// Words of an encoded snapshot but its targets' counts.
+const FIXED_WORDS: usize = 2
+    + 10
+    + STATUS_CODES
+    + ErrorKind::COUNT
+    + 2 * (BOUNDS_US.len() + 2)
+    + 2
+    + RECENT_ROWS * 7
+    + TARGET_CODES
+    + 1;
+/// Entries of targets' counts a snapshot holds at most.
+const MAX_ENTRIES: usize = MAX_TARGETS + 1;
+/// Words of the longest encoded snapshot: a loop writes only those its
+/// snapshot has, a reader reads them all.
+const WORDS: usize = FIXED_WORDS + MAX_ENTRIES * TARGET_WORDS;
 
 /// Tries a reader makes before settling for what it read. A write takes
 /// microseconds and a loop writes a few times a second, so the second try
@@ -438,6 +506,19 @@ mod tests {
         s.latency.count = 9 + seed;
         s.latency.sum_us = 777;
         s.service.cumulative[19] = 2;
+        // Two targets; with an odd seed, the second loop to publish has a
+        // code the first had not counted.
+        s.target_codes[0] = Some(200);
+        s.targets = vec![TargetCounts::default(); 2];
+        s.targets[0].completed = 9 + seed;
+        s.targets[0].status[0] = 9 + seed;
+        s.targets[1].failed = 1;
+        s.targets[1].errors[ErrorKind::Timeout.index()] = 1;
+        if seed % 2 == 1 {
+            s.target_codes[1] = Some(503);
+            s.targets[1].status[1] = seed;
+            s.targets[1].other_status = 1;
+        }
         s
     }
 
@@ -450,7 +531,7 @@ mod tests {
             let s = sample(seed);
             p.write(&s, &mut scratch);
             assert_eq!(p.read(), s);
-            assert_eq!(scratch.len(), WORDS);
+            assert_eq!(scratch.len(), FIXED_WORDS + 2 * TARGET_WORDS);
         }
     }
 
@@ -476,6 +557,7 @@ mod tests {
                 assert_eq!(s.completed + 1, s.sent);
                 assert_eq!(s.status[200], s.completed);
                 assert_eq!(s.latency.count, s.completed);
+                assert_eq!(s.targets[0].completed, s.completed);
             }
         }
         writer.join().unwrap();
@@ -493,6 +575,13 @@ mod tests {
         assert_eq!(a.rows.len(), 2);
         assert_eq!((a.rows[1].completed, a.rows[1].max_us), (4 + 1 + 4 + 2, 33));
         assert!(a.is_closed(2) && !a.is_closed(3));
+        assert_eq!(a.target_codes[..2], [Some(200), Some(503)]);
+        assert_eq!((a.targets[0].completed, a.targets[0].status[0]), (21, 21));
+        assert_eq!((a.targets[1].status[1], a.targets[1].other_status), (1, 1));
+        // A loop that has not published yet (no targets) adds nothing.
+        let mut early = Snapshot::default();
+        early.add(&sample(1));
+        assert_eq!(early.targets, sample(1).targets);
         let mut done = sample(0);
         done.open_second = None;
         let mut other = sample(2);
@@ -504,9 +593,34 @@ mod tests {
     #[test]
     fn of_stats_keeps_the_latest_rows() {
         let s = Stats::new();
-        let snap = Snapshot::of(&s, 0, Duration::ZERO, false);
+        let slots = StatusSlots::default();
+        let snap = Snapshot::of(&s, 0, Duration::ZERO, false, &slots);
         assert_eq!(snap.open_second, Some(0));
         assert!(snap.rows.is_empty() && snap.started);
-        assert_eq!(Snapshot::of(&s, 0, Duration::ZERO, true).open_second, None);
+        assert!(snap.targets.is_empty(), "one request: no targets");
+        let done = Snapshot::of(&s, 0, Duration::ZERO, true, &slots);
+        assert_eq!(done.open_second, None);
+    }
+
+    /// However many targets, a snapshot fits the words of the seqlock.
+    #[test]
+    fn a_thousand_targets_fit() {
+        let mut stats = Stats::new();
+        let mut t = volley_core::TargetStats::new(2);
+        t.add_status(200, 2);
+        t.completed = 2;
+        stats.targets = vec![t; 1000];
+        let slots = StatusSlots::default();
+        let s = Snapshot::of(&stats, 0, Duration::ZERO, false, &slots);
+        assert_eq!(s.targets.len(), MAX_TARGETS + 1);
+        assert_eq!(
+            s.targets[MAX_TARGETS].completed,
+            2 * (1000 - MAX_TARGETS as u64)
+        );
+        let p = Published::default();
+        let mut scratch = Vec::new();
+        p.write(&s, &mut scratch);
+        assert_eq!(scratch.len(), WORDS);
+        assert_eq!(p.read(), s);
     }
 }

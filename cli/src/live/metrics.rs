@@ -31,8 +31,10 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) struct Labels {
     /// `I/N` of `--shard`, `0/1` without it.
     pub(crate) shard: String,
-    /// The request's name, `METHOD path`.
+    /// The request's name, `METHOD path`, or `*` for a list of targets.
     pub(crate) target: String,
+    /// With `--targets`, their names in order; empty for one request.
+    pub(crate) targets: Vec<String>,
     pub(crate) schedule: Schedule,
 }
 
@@ -65,6 +67,7 @@ impl Shared {
             snapshot: &snapshot,
             shard: &l.shard,
             target: &l.target,
+            targets: &l.targets,
             target_rps,
             achieved_rps,
         })
@@ -117,7 +120,9 @@ impl MetricsServer {
 
     /// From now on, serves the final statistics: the report's counts.
     pub(crate) fn finish(&self, stats: &Stats) {
-        let snapshot = Snapshot::of(stats, 0, stats.elapsed, true);
+        // The loops' slots of status codes, so that each keeps its series.
+        let slots = self.shared.control.status_slots();
+        let snapshot = Snapshot::of(stats, 0, stats.elapsed, true, slots);
         *self
             .shared
             .last
@@ -309,6 +314,7 @@ mod tests {
         let labels = Labels {
             shard: "0/1".into(),
             target: "GET /".into(),
+            targets: Vec::new(),
             schedule: Schedule {
                 rps: Some(10.0),
                 stages: Vec::new(),
