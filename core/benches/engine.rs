@@ -145,6 +145,57 @@ fn main() {
         "templated ({{seq}} path, {{row.id}} body)",
         Requests::single(templated, 0, Some(data)),
     );
+    h2_streams();
+}
+
+/// HTTP/2 streams one after another on one connection: each opened, then
+/// its response (HEADERS, then DATA with END_STREAM) fed back. The
+/// allocations per stream (none, once warm) and the time per stream.
+fn h2_streams() {
+    use volley_core::h2::frame::{write_data, write_headers, write_settings};
+    use volley_core::h2::{Event, H2Conn, hpack};
+
+    let mut out = Vec::new();
+    let mut conn = H2Conn::new(&mut out);
+    let mut block = Vec::new();
+    hpack::encode_request("GET", "https", "bench", "/", &[], &mut block);
+    let mut settings = Vec::new();
+    write_settings(&[], &mut settings);
+    conn.feed(&settings, &mut out, |_| {});
+    // The response of stream 1; each frame's stream field (bytes 5..9 of
+    // its 9-byte header) is rewritten for the stream opened.
+    let mut response = Vec::new();
+    write_headers(1, &[0x88], false, 16_384, &mut response);
+    let data_at = response.len();
+    write_data(1, b"hello\n", true, &mut response);
+    let mut done = 0u64;
+    let mut one = || {
+        out.clear();
+        let id = conn.open(&block, b"", &mut out).unwrap().0.to_be_bytes();
+        response[5..9].copy_from_slice(&id);
+        response[data_at + 5..data_at + 9].copy_from_slice(&id);
+        conn.feed(black_box(&response), &mut out, |e| {
+            if let Event::Done { .. } = e {
+                done += 1;
+            }
+        });
+    };
+    for _ in 0..3000 {
+        one();
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let n = 50_000u32;
+    for _ in 0..n {
+        one();
+    }
+    let allocs = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    println!(
+        "{:<44} {:>9.4} per stream ({allocs} in {n} streams)",
+        "h2 connection: allocations",
+        f64::from(allocs as u32) / f64::from(n)
+    );
+    bench("h2 connection: open + response", &mut one);
+    assert!(done > u64::from(n));
 }
 
 /// One user sending request after request through the engine: the

@@ -271,6 +271,148 @@ impl fmt::Display for HpackError {
 
 impl std::error::Error for HpackError {}
 
+/// Why volley ended an HTTP/2 connection: the server broke RFC 9113 or
+/// RFC 7541 in a way that leaves the connection unusable. Each carries the
+/// error code of the GOAWAY volley sends ([`ConnError::code`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnError {
+    /// A frame that fails on its own (RFC 9113 §4, §6).
+    Frame(FrameError),
+    /// A header block that cannot be decoded: the HPACK state is lost
+    /// (RFC 9113 §4.3).
+    Hpack(HpackError),
+    /// The server's first frame is not SETTINGS (RFC 9113 §3.4): most
+    /// likely not an HTTP/2 server at all.
+    NoPreface,
+    /// A header block, HEADERS and its CONTINUATIONs together, longer than
+    /// volley buffers; it cannot be decoded, so neither can any later one.
+    HeaderBlockTooLarge,
+    /// A frame other than the CONTINUATION of an unfinished header block
+    /// (RFC 9113 §6.10).
+    ContinuationExpected,
+    /// A CONTINUATION that follows no unfinished header block.
+    UnexpectedContinuation,
+    /// A frame on a stream volley never opened (RFC 9113 §5.1: idle, or
+    /// even-numbered with push disabled).
+    IdleStream {
+        /// The frame's type.
+        kind: u8,
+    },
+    /// A PUSH_PROMISE, which `SETTINGS_ENABLE_PUSH` 0 forbids (RFC 9113
+    /// §6.6).
+    PushPromise,
+    /// `SETTINGS_ENABLE_PUSH` 1 from a server (RFC 9113 §6.5.2).
+    PushEnabled,
+    /// DATA beyond the window volley granted (RFC 9113 §6.9.1).
+    FlowControl,
+    /// A WINDOW_UPDATE or `SETTINGS_INITIAL_WINDOW_SIZE` that takes a send
+    /// window above 2^31 - 1 (RFC 9113 §6.9.1, §6.9.2).
+    WindowOverflow,
+}
+
+impl ConnError {
+    /// The error code to send in the GOAWAY.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            Self::Frame(e) => e.code(),
+            // Whatever the reason, the decoder's table may be out of step
+            // with the server's encoder (RFC 9113 §4.3).
+            Self::Hpack(_) | Self::HeaderBlockTooLarge => ErrorCode::CompressionError,
+            Self::FlowControl | Self::WindowOverflow => ErrorCode::FlowControlError,
+            Self::NoPreface
+            | Self::ContinuationExpected
+            | Self::UnexpectedContinuation
+            | Self::IdleStream { .. }
+            | Self::PushPromise
+            | Self::PushEnabled => ErrorCode::ProtocolError,
+        }
+    }
+}
+
+impl fmt::Display for ConnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Frame(e) => e.fmt(f),
+            Self::Hpack(e) => e.fmt(f),
+            Self::NoPreface => f.write_str("server did not start with a settings frame"),
+            Self::HeaderBlockTooLarge => f.write_str("header block too large"),
+            Self::ContinuationExpected => f.write_str("header block interrupted by another frame"),
+            Self::UnexpectedContinuation => {
+                f.write_str("continuation frame outside a header block")
+            }
+            Self::IdleStream { kind } => {
+                write!(f, "a {} frame on a stream never opened", kind::name(kind))
+            }
+            Self::PushPromise => f.write_str("push promise with push disabled"),
+            Self::PushEnabled => f.write_str("server enabled push"),
+            Self::FlowControl => f.write_str("data beyond the flow-control window"),
+            Self::WindowOverflow => f.write_str("flow-control window above 2^31 - 1"),
+        }
+    }
+}
+
+impl std::error::Error for ConnError {}
+
+impl From<FrameError> for ConnError {
+    fn from(e: FrameError) -> Self {
+        Self::Frame(e)
+    }
+}
+
+/// Why volley ended one stream whose response is malformed (RFC 9113
+/// §8.1.1): it resets the stream with [`StreamError::code`], and the
+/// connection goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamError {
+    /// A response head without `:status`.
+    MissingStatus,
+    /// A `:status` that is not three digits from 100.
+    InvalidStatus,
+    /// A pseudo-header other than one `:status`, one after a regular
+    /// field, or any in trailers (RFC 9113 §8.3).
+    InvalidPseudoHeader,
+    /// A field name with uppercase letters (RFC 9113 §8.2).
+    UppercaseName,
+    /// DATA before the final response head (RFC 9113 §8.1).
+    DataBeforeHead,
+    /// An interim (1xx) head that ends the stream (RFC 9113 §8.1).
+    InterimEndsStream,
+    /// Trailers that do not end the stream (RFC 9113 §8.1).
+    TrailersWithoutEndStream,
+    /// A header list larger than the `SETTINGS_MAX_HEADER_LIST_SIZE`
+    /// volley advertised; the block was still decoded in full.
+    HeaderListTooLarge,
+}
+
+impl StreamError {
+    /// The error code of the RST_STREAM volley sends.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            Self::HeaderListTooLarge => HpackError::HeaderListTooLarge.code(),
+            _ => ErrorCode::ProtocolError,
+        }
+    }
+}
+
+impl fmt::Display for StreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::MissingStatus => "response head without :status",
+            Self::InvalidStatus => "invalid :status",
+            Self::InvalidPseudoHeader => "invalid or misplaced pseudo-header",
+            Self::UppercaseName => "uppercase header name",
+            Self::DataBeforeHead => "data before the response head",
+            Self::InterimEndsStream => "interim response ends the stream",
+            Self::TrailersWithoutEndStream => "trailers do not end the stream",
+            Self::HeaderListTooLarge => "header list larger than the limit",
+        })
+    }
+}
+
+impl std::error::Error for StreamError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
