@@ -1100,9 +1100,11 @@ impl Engine {
         };
         let stop = now.min(end);
         let window = stop.checked_duration_since(t0).unwrap_or_default();
+        // Request indices below `due` were scheduled; without pacing, only
+        // those that started were, and nothing waits.
         let due = match &self.pacer {
             Some(p) => p.count_before(window),
-            None => self.next,
+            None => 0,
         };
         let due = self.quota.map_or(due, |limit| due.min(limit));
         // Each origin's backlog: its requests from its cursor until `due`.

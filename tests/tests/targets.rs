@@ -117,7 +117,12 @@ fn a_stall_leaves_unsent_and_unfinished_counted_per_target() {
         script,
     );
     let s = sim.run_to_end().clone();
-    assert!(s.unsent > 0 && s.unfinished > 0, "{s:?}");
+    assert!(
+        s.unsent > 0 && s.unfinished > 0,
+        "unsent {}, unfinished {}",
+        s.unsent,
+        s.unfinished
+    );
     assert_targets_add_up(&s);
     assert_eq!(s.targets[1].non_success(), s.targets[1].completed);
 }
@@ -300,12 +305,42 @@ fn each_origin_has_its_own_users_and_backlog() {
     let s = sim.run_to_end().clone();
     assert_targets_add_up(&s);
     let (a, b) = (&s.targets[0], &s.targets[1]);
-    assert_eq!((a.scheduled, a.completed, a.unsent), (600, 600, 0), "{a:?}");
+    assert_eq!((a.scheduled, a.completed, a.unsent), (600, 600, 0));
     assert_eq!(
         (b.scheduled, b.unfinished, b.unsent),
         (200, 2, 198),
-        "{b:?}"
+        "the stalled origin's target"
     );
     // Origin 0's requests left on time although origin 1's backed up.
     assert!(a.latency.max() < 5_000, "{}", a.latency.max());
+}
+
+/// Without pacing nothing waits: two origins at `--rps max` leave no
+/// request unsent, whatever their places in the schedule at the end.
+#[test]
+fn at_max_rate_two_origins_leave_nothing_unsent() {
+    let reqs = requests(vec![target("/200"), target("/201")], &[5, 1]).with_origins(vec![0, 1]);
+    let slow_b = Script::ok(ms(1)).responder(|r| {
+        let reply = Reply::send(volley_tests::fake_server::OK.to_vec());
+        Some(if r.line.contains("/201") {
+            reply.after(ms(20))
+        } else {
+            reply
+        })
+    });
+    let mut config = Config::new(4, Rate::Max);
+    config.duration = Duration::from_secs(1);
+    let mut sim = Sim::new(config, reqs, slow_b);
+    let s = sim.run_to_end().clone();
+    assert_targets_add_up(&s);
+    assert_eq!(
+        (s.unsent, s.targets[0].unsent, s.targets[1].unsent),
+        (0, 0, 0)
+    );
+    assert!(
+        s.targets[0].completed > 10 * s.targets[1].completed,
+        "{} and {} completed",
+        s.targets[0].completed,
+        s.targets[1].completed
+    );
 }
