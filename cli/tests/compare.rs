@@ -122,6 +122,25 @@ fn a_slower_server_is_worse_and_the_same_one_is_not() {
     // The same seed, the same intervals.
     let again = verdicts(&new, &[]).4;
     assert_eq!(again["metrics"], verdicts(&new, &[]).4["metrics"]);
+    // The page: both latency-by-percentile curves, and the table.
+    let page = dir.join("compare.html");
+    verdicts(&new, &["--html", p(&page)]);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("<svg id=\"chart-percentiles\"")
+            && html.matches("<polyline").count() == 2
+            && html.contains(">base<")
+            && html.contains(">new<"),
+        "the two curves"
+    );
+    assert!(
+        html.contains("<td>p50</td>") && html.contains("<td>worse</td>"),
+        "the table"
+    );
+    assert!(
+        !html.contains("src=") && !html.contains("<script"),
+        "self-contained"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

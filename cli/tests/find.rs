@@ -125,6 +125,44 @@ fn raises_too_few_users_instead_of_reporting_them_as_the_capacity() {
 }
 
 #[test]
+fn max_time_ends_the_search_with_what_it_found() {
+    let server = Server::spawn(ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    // 1 s steps: 100, 200 and 400 req/s fit in 3.5 s, the next does not.
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let url = format!("http://{}/", server.addr());
+    let start = Instant::now();
+    let out = volley(&[
+        "find",
+        &url,
+        "--slo",
+        "p99<1s",
+        "--step",
+        "1s",
+        "--max-time",
+        "3500ms",
+        "-q",
+        "-o",
+        "json",
+    ]);
+    let took = start.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v = json(&out);
+    assert!(
+        v["stopped_early"]
+            .as_str()
+            .is_some_and(|s| s.contains("--max-time")),
+        "{v:#}"
+    );
+    assert_eq!(v["confirmed"], false, "{v:#}");
+    assert!(answer(&v) >= 100.0, "{v:#}");
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+}
+
+#[test]
 fn bad_searches_are_refused_before_any_request() {
     for (args, expected) in [
         (vec!["find", "http://127.0.0.1:9/"], "--slo"),

@@ -10,11 +10,13 @@
 //! # Design
 //!
 //! One thread, one mio `Poll`, edge-triggered, after mio's `tcp_server.rs`:
-//! `Token(0)` is the listener, `Token(usize::MAX)` the shutdown waker, and
-//! `Token(slot + 1)` indexes a `Slab` of connections. Each connection is
-//! registered once for READABLE | WRITABLE and never reregistered; every
-//! event on it drives that one connection, which parses buffered requests,
-//! flushes its output buffer and reads until `WouldBlock`, in a loop.
+//! `Token(0)` is the listener, `Token(usize::MAX)` the shutdown waker,
+//! `Token(usize::MAX - 1)` a timerfd that wakes the loop when an answer is
+//! due (mio's own timeout is whole milliseconds), and `Token(slot + 1)`
+//! indexes a `Slab` of connections. Each connection is registered once for
+//! READABLE | WRITABLE and never reregistered; every event on it drives
+//! that one connection, which parses buffered requests, flushes its output
+//! buffer and reads until `WouldBlock`, in a loop.
 //! Where a connection is in its life (open, the peer done sending, the last
 //! request read, lingering) is one state enum, and every transition of it
 //! is in `conn.rs`.
@@ -54,6 +56,7 @@ mod server;
 mod shared;
 #[cfg(test)]
 mod testing;
+mod timer;
 
 use std::net::SocketAddr;
 use std::time::Duration;

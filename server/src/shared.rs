@@ -41,7 +41,7 @@ impl Shared {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        // mio rounds up to whole milliseconds, so we never wake early for long.
+        // mio rounds up to whole milliseconds; the timer wakes the loop on time.
         due.map(|d| d.saturating_duration_since(now))
     }
 }
