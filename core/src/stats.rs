@@ -22,8 +22,18 @@ pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, HIGHEST_US, SIGFIGS).expect("valid histogram bounds") // ok: constant bounds
 }
 
+/// Records `d` in µs, capped at [`HIGHEST_US`]. Not `saturating_record`:
+/// on a miss it clamps to the histogram's current top even when the
+/// histogram could grow, so an auto-resizing one (a target's) would keep
+/// every value past its first bucket as that bucket's top. `record` grows
+/// it; a fixed histogram of 1 µs to 1 h takes any capped value.
 fn record(h: &mut Histogram<u64>, d: Duration) {
-    h.saturating_record(u64::try_from(d.as_micros()).unwrap_or(HIGHEST_US));
+    let us = u64::try_from(d.as_micros())
+        .unwrap_or(HIGHEST_US)
+        .min(HIGHEST_US);
+    if h.record(us).is_err() {
+        h.saturating_record(us);
+    }
 }
 
 /// One second of the run, counted from `t0`.
@@ -777,6 +787,32 @@ mod tests {
             .map(|r| (r.second, r.completed))
             .collect();
         assert_eq!(seconds, expected);
+    }
+
+    #[test]
+    fn a_targets_histograms_grow_to_the_values_recorded() {
+        let mut t = TargetStats::new(target_sigfigs(2));
+        let mut run = Stats::new();
+        for i in 1..=1_000u64 {
+            let d = Duration::from_micros(i * i * 37);
+            t.record_response(200, d, d / 2, d / 3);
+            run.record_response(ms(0), 200, d, d / 2, d / 3);
+        }
+        t.record_response(200, Duration::from_secs(7_200), ms(1), ms(1));
+        run.record_response(ms(0), 200, Duration::from_secs(7_200), ms(1), ms(1));
+        for q in [0.0, 0.5, 0.9, 0.99, 0.999, 1.0] {
+            assert_eq!(
+                t.latency.value_at_quantile(q),
+                run.latency.value_at_quantile(q),
+                "{q}"
+            );
+            assert_eq!(
+                t.service.value_at_quantile(q),
+                run.service.value_at_quantile(q),
+                "{q}"
+            );
+        }
+        assert!(t.latency.max() >= HIGHEST_US && t.latency.max() < HIGHEST_US + HIGHEST_US / 100);
     }
 
     #[test]
