@@ -326,7 +326,7 @@ impl Engine {
             requests,
             pacer,
         };
-        engine.stats.keep_seconds = engine.config.keep_seconds;
+        engine.stats.keep_seconds(engine.config.keep_seconds);
         if engine.requests.per_target {
             let n = engine.requests.len();
             engine.stats.targets = vec![TargetStats::new(target_sigfigs(n)); n];

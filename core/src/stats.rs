@@ -7,7 +7,8 @@ use hdrhistogram::Histogram;
 
 use crate::Duration;
 use crate::error::ErrorKind;
-use crate::spread::Spread;
+pub use crate::timeline::Second;
+use crate::timeline::{Seconds, merge_timelines};
 
 /// Highest value the histograms track: one hour, in microseconds.
 pub const HIGHEST_US: u64 = 3_600_000_000;
@@ -27,39 +28,13 @@ pub fn new_histogram() -> Histogram<u64> {
 /// histogram could grow, so an auto-resizing one (a target's) would keep
 /// every value past its first bucket as that bucket's top. `record` grows
 /// it; a fixed histogram of 1 µs to 1 h takes any capped value.
-fn record(h: &mut Histogram<u64>, d: Duration) {
+pub(crate) fn record(h: &mut Histogram<u64>, d: Duration) {
     let us = u64::try_from(d.as_micros())
         .unwrap_or(HIGHEST_US)
         .min(HIGHEST_US);
     if h.record(us).is_err() {
         h.saturating_record(us);
     }
-}
-
-/// One second of the run, counted from `t0`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Second {
-    /// Seconds since `t0` at which this row starts.
-    pub second: u32,
-    /// Requests that completed (any status) within this second.
-    pub completed: u64,
-    /// Requests that failed within this second, plus completed ones whose
-    /// status was not 2xx or 3xx.
-    pub errors: u64,
-    /// Median latency of the completions in this second, µs.
-    pub p50_us: u64,
-    /// 99th percentile latency of the completions in this second, µs.
-    pub p99_us: u64,
-    /// Highest latency of the completions in this second, µs.
-    pub max_us: u64,
-    /// Requests that failed within this second.
-    pub failed: u64,
-    /// The latencies of this second's completions, when
-    /// [`Stats::keep_seconds`] (empty otherwise, and in results saved
-    /// before they were kept).
-    pub latency: Spread,
-    /// Their service times, likewise.
-    pub service: Spread,
 }
 
 /// The first error message seen for each kind, for the report.
@@ -136,23 +111,7 @@ pub struct Stats {
     /// identity `scheduled = completed + failed + unfinished + unsent`, and
     /// they add up to the run's counts.
     pub targets: Vec<TargetStats>,
-    current: Current,
-    /// Keep each second's latencies and service times in its row (for
-    /// saved results, format 2); off, the rows hold only their figures.
-    pub keep_seconds: bool,
-}
-
-/// The second being filled.
-#[derive(Clone, Debug)]
-struct Current {
-    second: u32,
-    completed: u64,
-    errors: u64,
-    failed: u64,
-    /// Exact, unlike the histogram's 2 significant digits.
-    max_us: u64,
-    latency: Histogram<u64>,
-    service: Histogram<u64>,
+    current: Seconds,
 }
 
 impl Default for Stats {
@@ -192,21 +151,15 @@ impl Stats {
             duration: Duration::ZERO,
             timeline: Vec::new(),
             targets: Vec::new(),
-            current: Current {
-                second: 0,
-                completed: 0,
-                errors: 0,
-                failed: 0,
-                max_us: 0,
-                // 2 significant digits is plenty for a per-second p99 and
-                // keeps these histograms small.
-                latency: Histogram::new_with_bounds(1, HIGHEST_US, 2)
-                    .expect("valid histogram bounds"), // ok: constant bounds
-                service: Histogram::new_with_bounds(1, HIGHEST_US, 2)
-                    .expect("valid histogram bounds"), // ok: constant bounds
-            },
-            keep_seconds: false,
+            current: Seconds::new(),
         }
+    }
+
+    /// Keep each second's latencies and service times in its row (for
+    /// saved results, format 2); off, as at first, the rows hold only
+    /// their figures.
+    pub fn keep_seconds(&mut self, keep: bool) {
+        self.current.keep = keep;
     }
 
     /// Every status code seen, with its count, in ascending order.
@@ -266,13 +219,8 @@ impl Stats {
         record(&mut self.service, service);
         record(&mut self.ttfb, ttfb);
         self.elapsed = self.elapsed.max(since_t0);
-        self.roll(since_t0);
-        self.current.completed += 1;
-        self.current.errors += u64::from(!(200..400).contains(&status));
-        record(&mut self.current.latency, latency);
-        record(&mut self.current.service, service);
-        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        self.current.max_us = self.current.max_us.max(us);
+        self.current
+            .response(&mut self.timeline, since_t0, status, latency, service);
     }
 
     /// A failed request.
@@ -285,9 +233,7 @@ impl Stats {
         self.failed += 1;
         self.note_error(kind, message);
         self.elapsed = self.elapsed.max(since_t0);
-        self.roll(since_t0);
-        self.current.errors += 1;
-        self.current.failed += 1;
+        self.current.failure(&mut self.timeline, since_t0);
     }
 
     /// Counts an error kind's example without counting a request (connect
@@ -333,51 +279,7 @@ impl Stats {
     /// earlier second (a clock that stepped back) counts in the current one,
     /// so rows stay in order.
     pub(crate) fn roll(&mut self, since_t0: Duration) {
-        let second = u32::try_from(since_t0.as_secs()).unwrap_or(u32::MAX);
-        if second > self.current.second {
-            self.close_second();
-            self.current.second = second;
-        }
-    }
-
-    fn close_second(&mut self) {
-        let c = &mut self.current;
-        if c.completed == 0 && c.errors == 0 {
-            return;
-        }
-        let h = &c.latency;
-        let (latency, service) = match self.keep_seconds {
-            true => (Spread::of(&c.latency), Spread::of(&c.service)),
-            false => (Spread::default(), Spread::default()),
-        };
-        let row = Second {
-            second: c.second,
-            completed: c.completed,
-            errors: c.errors,
-            failed: c.failed,
-            latency,
-            service,
-            // The histogram gives the top of a quantile's bucket, which
-            // can pass the exact maximum kept beside it.
-            p50_us: if h.is_empty() {
-                0
-            } else {
-                h.value_at_quantile(0.5).min(c.max_us)
-            },
-            p99_us: if h.is_empty() {
-                0
-            } else {
-                h.value_at_quantile(0.99).min(c.max_us)
-            },
-            max_us: c.max_us,
-        };
-        self.timeline.push(row);
-        c.completed = 0;
-        c.errors = 0;
-        c.failed = 0;
-        c.max_us = 0;
-        c.service.reset();
-        c.latency.reset();
+        self.current.roll(&mut self.timeline, since_t0);
     }
 
     /// The latest closed second, for live progress.
@@ -388,12 +290,12 @@ impl Stats {
     /// The second being filled, counted from `t0`: every row of an earlier
     /// second is final.
     pub fn second_in_progress(&self) -> u32 {
-        self.current.second
+        self.current.second()
     }
 
     /// Closes the second in progress; call once when the run has ended.
     pub fn finish(&mut self) {
-        self.close_second();
+        self.current.close(&mut self.timeline);
     }
 
     /// Adds `other` into `self` exactly: counts add, histograms add, the
@@ -603,67 +505,10 @@ impl TargetStats {
     }
 }
 
-/// Two timelines as one: rows of the same second add. When both kept
-/// their seconds' latencies, the second's percentiles are those of both
-/// together, exactly; otherwise they are the higher of the two (an upper
-/// bound).
-fn merge_timelines(a: &[Second], b: &[Second]) -> Vec<Second> {
-    let mut out = Vec::with_capacity(a.len().max(b.len()));
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        let row = match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) if x.second == y.second => {
-                i += 1;
-                j += 1;
-                merge_second(x, y)
-            }
-            (Some(x), Some(y)) if x.second < y.second => {
-                i += 1;
-                x.clone()
-            }
-            (Some(x), None) => {
-                i += 1;
-                x.clone()
-            }
-            (_, Some(y)) => {
-                j += 1;
-                y.clone()
-            }
-            (None, None) => break,
-        };
-        out.push(row);
-    }
-    out
-}
-
-fn merge_second(x: &Second, y: &Second) -> Second {
-    let exact = (x.latency.len() == x.completed && !x.latency.is_empty() || x.completed == 0)
-        && (y.latency.len() == y.completed && !y.latency.is_empty() || y.completed == 0);
-    let latency = x.latency.merge(&y.latency);
-    let max_us = x.max_us.max(y.max_us);
-    let (p50_us, p99_us) = match exact && !latency.is_empty() {
-        true => (
-            latency.quantile(0.5).min(max_us),
-            latency.quantile(0.99).min(max_us),
-        ),
-        false => (x.p50_us.max(y.p50_us), x.p99_us.max(y.p99_us)),
-    };
-    Second {
-        second: x.second,
-        completed: x.completed + y.completed,
-        errors: x.errors + y.errors,
-        failed: x.failed + y.failed,
-        p50_us,
-        p99_us,
-        max_us,
-        service: x.service.merge(&y.service),
-        latency,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spread::Spread;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -705,7 +550,7 @@ mod tests {
     fn merged_seconds_are_exact_when_kept() {
         let (mut a, mut b, mut both) = (Stats::new(), Stats::new(), Stats::new());
         for s in [&mut a, &mut b, &mut both] {
-            s.keep_seconds = true;
+            s.keep_seconds(true);
         }
         for i in 0..200u64 {
             let (s, d) = if i % 4 == 0 {
