@@ -149,6 +149,24 @@ fn fixture_with_targets() -> (RunInfo, Stats, Vec<crate::plan::threshold::Rule>)
         t.scheduled = t.completed + t.failed + t.unfinished + t.unsent;
     }
     assert_eq!(login.scheduled + api.scheduled, s.scheduled);
+    // Their rows split the run's rows.
+    let row = |second, completed, errors, p50_us, p99_us, max_us| Second {
+        second,
+        completed,
+        errors,
+        p50_us,
+        p99_us,
+        max_us,
+        ..Second::default()
+    };
+    login.timeline = vec![
+        row(0, 201, 3, 3_900, 33_400, 33_951),
+        row(1, 199, 4, 3_890, 33_600, 33_900),
+    ];
+    api.timeline = vec![
+        row(0, 800, 10, 2_350, 3_850, 3_899),
+        row(1, 800, 10, 2_400, 3_860, 3_897),
+    ];
     s.targets = vec![login, api];
     info.targets = vec![
         TargetInfo {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{text, volley_bin};
+use support::{text, volley, volley_bin};
 use volley_server::{ServeConfig, Server};
 
 /// The four charts of the page, by `<svg id>`.
@@ -62,6 +62,48 @@ fn make_report(dir: &Path) -> (String, String) {
         "{report}"
     );
     (fs::read_to_string(&html).expect("the --html file"), url)
+}
+
+/// The `<svg id>` of target `i`'s latency-over-time chart.
+fn target_chart(i: usize) -> String {
+    format!("chart-latency-time-target-{i}")
+}
+
+/// Runs 2 s of load at three targets of one loopback server with
+/// `--html`; returns the page.
+fn make_targets_report(dir: &Path) -> String {
+    let server = Server::spawn(ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let addr = server.addr();
+    let file = dir.join("targets.jsonl");
+    fs::write(
+        &file,
+        format!(
+            "{{\"url\": \"http://{addr}/a\"}}\n{{\"name\": \"<b> & c\", \"url\": \"http://{addr}/b\"}}\n\
+             {{\"url\": \"http://{addr}/c\", \"weight\": 2}}\n"
+        ),
+    )
+    .unwrap();
+    let html = dir.join("targets.html");
+    let (file, page) = (file.to_str().unwrap(), html.to_str().unwrap());
+    let out = volley(&[
+        "--targets",
+        file,
+        "--rps",
+        "300",
+        "--users",
+        "6",
+        "-d",
+        "2",
+        "-q",
+        "--html",
+        page,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    fs::read_to_string(&html).expect("the --html file")
 }
 
 /// The `<svg id="...">...</svg>` of one chart.
@@ -174,6 +216,27 @@ fn html_report_is_one_self_contained_page_with_charts() {
     let merged = fs::read_to_string(&merged).expect("the merged page");
     assert_self_contained(&merged, &url);
     assert_charts(&merged, "merge");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn html_report_of_targets_has_a_latency_chart_per_target() {
+    let dir = scratch("targets");
+    let page = make_targets_report(&dir);
+    assert_charts(&page, "targets");
+    for i in 0..3 {
+        let id = target_chart(i);
+        let series = series_points(chart(&page, &id));
+        assert!(
+            series.len() == 3 && series.iter().all(|n| *n >= 2),
+            "{id}: series {series:?}"
+        );
+    }
+    assert!(
+        page.contains(">&lt;b&gt; &amp; c</label>"),
+        "names are escaped"
+    );
+    assert_eq!(page.matches(" checked>").count(), 1);
     let _ = fs::remove_dir_all(&dir);
 }
 
@@ -362,10 +425,8 @@ fn logged_urls(net_log: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
-#[ignore = "needs chromium (apt-get install chromium); CI installs it and runs it"]
-fn html_report_renders_offline_in_chromium() {
-    let chromium = "chromium";
+/// Fails, saying what to install, unless `chromium` runs.
+fn require_chromium(chromium: &str) {
     let found = Command::new(chromium)
         .arg("--version")
         .stdout(Stdio::null())
@@ -375,6 +436,67 @@ fn html_report_renders_offline_in_chromium() {
         found.is_ok_and(|s| s.success()),
         "`chromium --version` failed: install chromium to run this test"
     );
+}
+
+/// `page` without its Content-Security-Policy and with `extra` put at
+/// the start of its body (or, when `at_end`, at its end): a probe of what
+/// a browser does with it.
+fn probe_page(page: &str, extra: &str, at_end: bool) -> String {
+    let start = page
+        .find("<meta http-equiv=\"Content-Security-Policy\"")
+        .expect("CSP meta");
+    let end = start + page[start..].find('>').unwrap() + 1;
+    let page = format!("{}{}", &page[..start], &page[end..]);
+    match at_end {
+        false => page.replace("<body>", &format!("<body>{extra}")),
+        true => page.replace("</body>", &format!("{extra}</body>")),
+    }
+}
+
+/// The page shows one target's chart at a time, the first at first, and
+/// choosing another target's name shows that one's instead: CSS alone
+/// does it, the page having no script. (The probe adds a script that
+/// clicks the third name and writes down which charts have a size.)
+#[test]
+#[ignore = "needs chromium (apt-get install chromium); CI installs it and runs it"]
+fn target_charts_switch_in_chromium() {
+    let chromium = "chromium";
+    require_chromium(chromium);
+    let dir = scratch("browser-targets");
+    let page = make_targets_report(&dir);
+    let shown = render(chromium, &dir.join("targets.html"), &dir, "targets");
+    let requests = page_requests(&shown.net_log);
+    assert!(requests.is_empty(), "the page made requests: {requests:?}");
+    let script = "<script>\
+        const shown = () => [...document.querySelectorAll('svg[id^=\"chart-latency-time-target-\"]')]\
+          .filter(e => e.getBoundingClientRect().height > 0).map(e => e.id).join(',');\
+        const before = shown();\
+        document.querySelector('label[for=\"target-chart-2\"]').click();\
+        const checked = document.querySelector('input[name=\"target-chart\"]:checked').id;\
+        document.body.insertAdjacentHTML('beforeend',\
+          '<pre id=\"switch\">' + before + ' then ' + shown() + ' (' + checked + ')</pre>');\
+        </script>";
+    let probe = dir.join("switch.html");
+    fs::write(&probe, probe_page(&page, script, true)).unwrap();
+    let seen = render(chromium, &probe, &dir, "switch");
+    let expected = format!(
+        "<pre id=\"switch\">{} then {} (target-chart-2)</pre>",
+        target_chart(0),
+        target_chart(2)
+    );
+    assert!(
+        seen.dom.contains(&expected),
+        "{expected} is not in the rendered page:\n{}",
+        &seen.dom[seen.dom.len().saturating_sub(2_000)..]
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[ignore = "needs chromium (apt-get install chromium); CI installs it and runs it"]
+fn html_report_renders_offline_in_chromium() {
+    let chromium = "chromium";
+    require_chromium(chromium);
     let dir = scratch("browser");
     let (page, url) = make_report(&dir);
     let html = dir.join("report.html");
@@ -411,12 +533,7 @@ fn html_report_renders_offline_in_chromium() {
     // Content-Security-Policy that would block it) is seen fetching it, so
     // the check above can see a page's requests.
     let probe = "http://127.0.0.1:9/volley-probe.png";
-    let start = page
-        .find("<meta http-equiv=\"Content-Security-Policy\"")
-        .expect("CSP meta");
-    let end = start + page[start..].find('>').unwrap() + 1;
-    let control = format!("{}{}", &page[..start], &page[end..])
-        .replace("<body>", &format!("<body><img src=\"{probe}\">"));
+    let control = probe_page(&page, &format!("<img src=\"{probe}\">"), false);
     let control_html = dir.join("control.html");
     fs::write(&control_html, control).unwrap();
     let seen = render(chromium, &control_html, &dir, "control");

@@ -46,6 +46,33 @@ fn assert_targets_accounted(v: &serde_json::Value) {
         .map(|k| v["requests"][k].as_u64().unwrap())
         .collect();
     assert_eq!(sums.to_vec(), run, "{v}");
+    assert_timelines_add_up(v);
+}
+
+/// Each target's timeline counts its completions and failures, and each
+/// second's rows of the targets add up to the run's row.
+fn assert_timelines_add_up(v: &serde_json::Value) {
+    let rows = |t: &serde_json::Value| t["timeline"].as_array().cloned().unwrap_or_default();
+    let second = |row: &serde_json::Value| row["second"].as_u64().unwrap();
+    let counts = |row: &serde_json::Value| {
+        ["completed", "errors", "failed"].map(|k| row[k].as_u64().unwrap())
+    };
+    let mut by_second: BTreeMap<u64, [u64; 3]> = BTreeMap::new();
+    for t in v["targets"].as_array().unwrap() {
+        let mut total = [0; 3];
+        for row in rows(t) {
+            let sums = by_second.entry(second(&row)).or_default();
+            for (i, n) in counts(&row).into_iter().enumerate() {
+                sums[i] += n;
+                total[i] += n;
+            }
+        }
+        let r = &t["requests"];
+        let ended = ["completed", "failed"].map(|k| r[k].as_u64().unwrap());
+        assert_eq!([total[0], total[2]], ended, "{}: {t}", t["name"]);
+    }
+    let run: BTreeMap<u64, [u64; 3]> = rows(v).iter().map(|r| (second(r), counts(r))).collect();
+    assert_eq!(by_second, run, "{v}");
 }
 
 /// Lines of nginx's access log (`STATUS URI`) counted by URI path.

@@ -8,7 +8,7 @@ use crate::conn::{Conn, ConnState, Feed};
 use crate::error::ErrorKind;
 use crate::event::{ConnId, Output, Stop};
 use crate::pacer::{Pacer, Rate, Stage};
-use crate::stats::{Stats, TargetStats, target_sigfigs};
+use crate::stats::Stats;
 use crate::targets::Requests;
 use crate::template::Values;
 use crate::timer::DeadlineList;
@@ -326,10 +326,9 @@ impl Engine {
             requests,
             pacer,
         };
-        engine.stats.keep_seconds = engine.config.keep_seconds;
+        engine.stats.keep_seconds(engine.config.keep_seconds);
         if engine.requests.per_target {
-            let n = engine.requests.len();
-            engine.stats.targets = vec![TargetStats::new(target_sigfigs(n)); n];
+            engine.stats.set_targets(engine.requests.len());
         }
         for lane in 0..engine.lanes.len() {
             engine.lanes[lane].cursor = engine.next_of(lane, 0);
@@ -984,15 +983,11 @@ impl Engine {
             .unwrap_or(now)
             .checked_duration_since(sent)
             .unwrap_or_default();
-        self.stats.record_response(
-            self.since_t0(now),
-            status,
-            since(req.intended),
-            since(sent),
-            ttfb,
-        );
+        let (at, latency, service) = (self.since_t0(now), since(req.intended), since(sent));
+        self.stats
+            .record_response(at, status, latency, service, ttfb);
         if let Some(t) = self.stats.targets.get_mut(self.users[u].target) {
-            t.record_response(status, since(req.intended), since(sent), ttfb);
+            t.record_response(at, status, latency, service, ttfb);
         }
         self.record(u, &req, now, Outcome::Completed(status));
     }
@@ -1031,9 +1026,10 @@ impl Engine {
         if let Some(req) = self.users[u].req.take() {
             self.in_flight -= 1;
             self.record_send_lag(&req);
-            self.stats.record_failure(self.since_t0(now), kind, message);
+            let at = self.since_t0(now);
+            self.stats.record_failure(at, kind, message);
             if let Some(t) = self.stats.targets.get_mut(self.users[u].target) {
-                t.record_failure(kind);
+                t.record_failure(at, kind);
             }
             self.record(u, &req, now, Outcome::Failed(kind));
         }

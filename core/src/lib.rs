@@ -49,6 +49,7 @@ pub mod spread;
 pub mod stats;
 pub mod targets;
 pub mod template;
+mod timeline;
 mod timer;
 
 pub(crate) use std::time::{Duration, Instant};

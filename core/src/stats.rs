@@ -7,7 +7,8 @@ use hdrhistogram::Histogram;
 
 use crate::Duration;
 use crate::error::ErrorKind;
-use crate::spread::Spread;
+pub use crate::timeline::Second;
+use crate::timeline::{Seconds, merge_timelines};
 
 /// Highest value the histograms track: one hour, in microseconds.
 pub const HIGHEST_US: u64 = 3_600_000_000;
@@ -22,34 +23,18 @@ pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, HIGHEST_US, SIGFIGS).expect("valid histogram bounds") // ok: constant bounds
 }
 
-fn record(h: &mut Histogram<u64>, d: Duration) {
-    h.saturating_record(u64::try_from(d.as_micros()).unwrap_or(HIGHEST_US));
-}
-
-/// One second of the run, counted from `t0`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Second {
-    /// Seconds since `t0` at which this row starts.
-    pub second: u32,
-    /// Requests that completed (any status) within this second.
-    pub completed: u64,
-    /// Requests that failed within this second, plus completed ones whose
-    /// status was not 2xx or 3xx.
-    pub errors: u64,
-    /// Median latency of the completions in this second, µs.
-    pub p50_us: u64,
-    /// 99th percentile latency of the completions in this second, µs.
-    pub p99_us: u64,
-    /// Highest latency of the completions in this second, µs.
-    pub max_us: u64,
-    /// Requests that failed within this second.
-    pub failed: u64,
-    /// The latencies of this second's completions, when
-    /// [`Stats::keep_seconds`] (empty otherwise, and in results saved
-    /// before they were kept).
-    pub latency: Spread,
-    /// Their service times, likewise.
-    pub service: Spread,
+/// Records `d` in µs, capped at [`HIGHEST_US`]. Not `saturating_record`:
+/// on a miss it clamps to the histogram's current top even when the
+/// histogram could grow, so an auto-resizing one (a target's) would keep
+/// every value past its first bucket as that bucket's top. `record` grows
+/// it; a fixed histogram of 1 µs to 1 h takes any capped value.
+pub(crate) fn record(h: &mut Histogram<u64>, d: Duration) {
+    let us = u64::try_from(d.as_micros())
+        .unwrap_or(HIGHEST_US)
+        .min(HIGHEST_US);
+    if h.record(us).is_err() {
+        h.saturating_record(us);
+    }
 }
 
 /// The first error message seen for each kind, for the report.
@@ -122,27 +107,12 @@ pub struct Stats {
     /// Per-second rows, in order, possibly with gaps for idle seconds.
     pub timeline: Vec<Second>,
     /// The results of each target, in the targets' order, when the run
-    /// has a list of them (SPEC §10); empty otherwise. Each holds the
-    /// identity `scheduled = completed + failed + unfinished + unsent`, and
-    /// they add up to the run's counts.
+    /// has a list of them (SPEC §10; see [`Stats::set_targets`]); empty
+    /// otherwise. Each holds the identity `scheduled = completed + failed +
+    /// unfinished + unsent`, and they add up to the run's counts, their
+    /// timelines' rows to the run's rows.
     pub targets: Vec<TargetStats>,
-    current: Current,
-    /// Keep each second's latencies and service times in its row (for
-    /// saved results, format 2); off, the rows hold only their figures.
-    pub keep_seconds: bool,
-}
-
-/// The second being filled.
-#[derive(Clone, Debug)]
-struct Current {
-    second: u32,
-    completed: u64,
-    errors: u64,
-    failed: u64,
-    /// Exact, unlike the histogram's 2 significant digits.
-    max_us: u64,
-    latency: Histogram<u64>,
-    service: Histogram<u64>,
+    current: Seconds,
 }
 
 impl Default for Stats {
@@ -182,21 +152,33 @@ impl Stats {
             duration: Duration::ZERO,
             timeline: Vec::new(),
             targets: Vec::new(),
-            current: Current {
-                second: 0,
-                completed: 0,
-                errors: 0,
-                failed: 0,
-                max_us: 0,
-                // 2 significant digits is plenty for a per-second p99 and
-                // keeps these histograms small.
-                latency: Histogram::new_with_bounds(1, HIGHEST_US, 2)
-                    .expect("valid histogram bounds"), // ok: constant bounds
-                service: Histogram::new_with_bounds(1, HIGHEST_US, 2)
-                    .expect("valid histogram bounds"), // ok: constant bounds
-            },
-            keep_seconds: false,
+            current: Seconds::new(),
         }
+    }
+
+    /// Keep each second's latencies and service times in its row (for
+    /// saved results, format 2); off, as at first, the rows hold only
+    /// their figures.
+    pub fn keep_seconds(&mut self, keep: bool) {
+        self.current.keep = keep;
+        for t in &mut self.targets {
+            if let Some(c) = &mut t.current {
+                c.keep = keep;
+            }
+        }
+    }
+
+    /// Results for a run of `n` targets, empty: histograms of
+    /// [`target_sigfigs`] digits, and for at most
+    /// [`MAX_TARGET_TIMELINES`] targets a timeline each, keeping its
+    /// seconds' latencies as the run's timeline does.
+    pub fn set_targets(&mut self, n: usize) {
+        let t = TargetStats::new(target_sigfigs(n));
+        let t = match n <= MAX_TARGET_TIMELINES {
+            true => t.with_timeline(self.current.keep),
+            false => t,
+        };
+        self.targets = vec![t; n];
     }
 
     /// Every status code seen, with its count, in ascending order.
@@ -256,13 +238,8 @@ impl Stats {
         record(&mut self.service, service);
         record(&mut self.ttfb, ttfb);
         self.elapsed = self.elapsed.max(since_t0);
-        self.roll(since_t0);
-        self.current.completed += 1;
-        self.current.errors += u64::from(!(200..400).contains(&status));
-        record(&mut self.current.latency, latency);
-        record(&mut self.current.service, service);
-        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        self.current.max_us = self.current.max_us.max(us);
+        self.current
+            .response(&mut self.timeline, since_t0, status, latency, service);
     }
 
     /// A failed request.
@@ -275,9 +252,7 @@ impl Stats {
         self.failed += 1;
         self.note_error(kind, message);
         self.elapsed = self.elapsed.max(since_t0);
-        self.roll(since_t0);
-        self.current.errors += 1;
-        self.current.failed += 1;
+        self.current.failure(&mut self.timeline, since_t0);
     }
 
     /// Counts an error kind's example without counting a request (connect
@@ -319,55 +294,14 @@ impl Stats {
         record(&mut self.connect, took);
     }
 
-    /// Closes the current second if `since_t0` is past it. A time from an
-    /// earlier second (a clock that stepped back) counts in the current one,
-    /// so rows stay in order.
+    /// Closes the current second, the run's and its targets', if
+    /// `since_t0` is past it. A time from an earlier second (a clock that
+    /// stepped back) counts in the current one, so rows stay in order.
     pub(crate) fn roll(&mut self, since_t0: Duration) {
-        let second = u32::try_from(since_t0.as_secs()).unwrap_or(u32::MAX);
-        if second > self.current.second {
-            self.close_second();
-            self.current.second = second;
+        self.current.roll(&mut self.timeline, since_t0);
+        for t in &mut self.targets {
+            t.roll(since_t0);
         }
-    }
-
-    fn close_second(&mut self) {
-        let c = &mut self.current;
-        if c.completed == 0 && c.errors == 0 {
-            return;
-        }
-        let h = &c.latency;
-        let (latency, service) = match self.keep_seconds {
-            true => (Spread::of(&c.latency), Spread::of(&c.service)),
-            false => (Spread::default(), Spread::default()),
-        };
-        let row = Second {
-            second: c.second,
-            completed: c.completed,
-            errors: c.errors,
-            failed: c.failed,
-            latency,
-            service,
-            // The histogram gives the top of a quantile's bucket, which
-            // can pass the exact maximum kept beside it.
-            p50_us: if h.is_empty() {
-                0
-            } else {
-                h.value_at_quantile(0.5).min(c.max_us)
-            },
-            p99_us: if h.is_empty() {
-                0
-            } else {
-                h.value_at_quantile(0.99).min(c.max_us)
-            },
-            max_us: c.max_us,
-        };
-        self.timeline.push(row);
-        c.completed = 0;
-        c.errors = 0;
-        c.failed = 0;
-        c.max_us = 0;
-        c.service.reset();
-        c.latency.reset();
     }
 
     /// The latest closed second, for live progress.
@@ -378,12 +312,16 @@ impl Stats {
     /// The second being filled, counted from `t0`: every row of an earlier
     /// second is final.
     pub fn second_in_progress(&self) -> u32 {
-        self.current.second
+        self.current.second()
     }
 
-    /// Closes the second in progress; call once when the run has ended.
+    /// Closes the second in progress, the run's and its targets'; call
+    /// once when the run has ended.
     pub fn finish(&mut self) {
-        self.close_second();
+        self.current.close(&mut self.timeline);
+        for t in &mut self.targets {
+            t.finish();
+        }
     }
 
     /// Adds `other` into `self` exactly: counts add, histograms add, the
@@ -458,6 +396,15 @@ pub fn target_sigfigs(targets: usize) -> u8 {
     if targets <= 64 { SIGFIGS } else { 2 }
 }
 
+/// A run of at most this many targets keeps a timeline for each (see
+/// [`Stats::set_targets`]); above it, the targets' timelines stay empty.
+/// A target's row costs about 100 bytes a second it had requests in, 1 KiB
+/// or more with its latencies kept for `--save`, and the second being
+/// filled up to tens of KiB of histograms: a thousand targets over an hour
+/// would take hundreds of MiB to GiBs per thread for charts no one could
+/// read side by side. The run's own timeline is always kept.
+pub const MAX_TARGET_TIMELINES: usize = 32;
+
 /// What one target of a run measured (SPEC §10): the run's figures, for
 /// the requests that went to it.
 #[derive(Clone, Debug, PartialEq)]
@@ -489,6 +436,15 @@ pub struct TargetStats {
     pub bytes_in: u64,
     /// Request bytes sent.
     pub bytes_out: u64,
+    /// Per-second rows of this target's requests, as the run's
+    /// [`Stats::timeline`]; empty when the run had more than
+    /// [`MAX_TARGET_TIMELINES`] targets (and in results saved before
+    /// targets had one).
+    pub timeline: Vec<Second>,
+    /// The second being filled while the run lasts, when this target
+    /// keeps a timeline; `None` once [`Stats::finish`] closed it, so that
+    /// finished results compare equal to the same results read back.
+    current: Option<Box<Seconds>>,
 }
 
 impl TargetStats {
@@ -515,7 +471,18 @@ impl TargetStats {
             unsent: 0,
             bytes_in: 0,
             bytes_out: 0,
+            timeline: Vec::new(),
+            current: None,
         }
+    }
+
+    /// These results keep a timeline too, each second's latencies in its
+    /// row when `keep_seconds`.
+    fn with_timeline(mut self, keep_seconds: bool) -> Self {
+        let mut current = Seconds::new();
+        current.keep = keep_seconds;
+        self.current = Some(Box::new(current));
+        self
     }
 
     /// `scheduled = completed + failed + unfinished + unsent`.
@@ -548,8 +515,10 @@ impl TargetStats {
             .sum()
     }
 
+    /// A completed response, `since_t0` as for the run.
     pub(crate) fn record_response(
         &mut self,
+        since_t0: Duration,
         status: u16,
         latency: Duration,
         service: Duration,
@@ -560,14 +529,34 @@ impl TargetStats {
         record(&mut self.latency, latency);
         record(&mut self.service, service);
         record(&mut self.ttfb, ttfb);
+        if let Some(c) = &mut self.current {
+            c.response(&mut self.timeline, since_t0, status, latency, service);
+        }
     }
 
-    pub(crate) fn record_failure(&mut self, kind: ErrorKind) {
+    /// A failed request, `since_t0` as for the run.
+    pub(crate) fn record_failure(&mut self, since_t0: Duration, kind: ErrorKind) {
         self.failed += 1;
         self.errors[kind.index()] += 1;
+        if let Some(c) = &mut self.current {
+            c.failure(&mut self.timeline, since_t0);
+        }
     }
 
-    /// Adds `other` into `self` exactly.
+    fn roll(&mut self, since_t0: Duration) {
+        if let Some(c) = &mut self.current {
+            c.roll(&mut self.timeline, since_t0);
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(mut c) = self.current.take() {
+            c.close(&mut self.timeline);
+        }
+    }
+
+    /// Adds `other` into `self` exactly; the timelines as the run's
+    /// ([`Stats::merge`]).
     pub fn merge(&mut self, other: &Self) {
         for (a, b) in [
             (&mut self.latency, &other.latency),
@@ -590,70 +579,14 @@ impl TargetStats {
         self.unsent += other.unsent;
         self.bytes_in += other.bytes_in;
         self.bytes_out += other.bytes_out;
-    }
-}
-
-/// Two timelines as one: rows of the same second add. When both kept
-/// their seconds' latencies, the second's percentiles are those of both
-/// together, exactly; otherwise they are the higher of the two (an upper
-/// bound).
-fn merge_timelines(a: &[Second], b: &[Second]) -> Vec<Second> {
-    let mut out = Vec::with_capacity(a.len().max(b.len()));
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        let row = match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) if x.second == y.second => {
-                i += 1;
-                j += 1;
-                merge_second(x, y)
-            }
-            (Some(x), Some(y)) if x.second < y.second => {
-                i += 1;
-                x.clone()
-            }
-            (Some(x), None) => {
-                i += 1;
-                x.clone()
-            }
-            (_, Some(y)) => {
-                j += 1;
-                y.clone()
-            }
-            (None, None) => break,
-        };
-        out.push(row);
-    }
-    out
-}
-
-fn merge_second(x: &Second, y: &Second) -> Second {
-    let exact = (x.latency.len() == x.completed && !x.latency.is_empty() || x.completed == 0)
-        && (y.latency.len() == y.completed && !y.latency.is_empty() || y.completed == 0);
-    let latency = x.latency.merge(&y.latency);
-    let max_us = x.max_us.max(y.max_us);
-    let (p50_us, p99_us) = match exact && !latency.is_empty() {
-        true => (
-            latency.quantile(0.5).min(max_us),
-            latency.quantile(0.99).min(max_us),
-        ),
-        false => (x.p50_us.max(y.p50_us), x.p99_us.max(y.p99_us)),
-    };
-    Second {
-        second: x.second,
-        completed: x.completed + y.completed,
-        errors: x.errors + y.errors,
-        failed: x.failed + y.failed,
-        p50_us,
-        p99_us,
-        max_us,
-        service: x.service.merge(&y.service),
-        latency,
+        self.timeline = merge_timelines(&self.timeline, &other.timeline);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spread::Spread;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -695,7 +628,7 @@ mod tests {
     fn merged_seconds_are_exact_when_kept() {
         let (mut a, mut b, mut both) = (Stats::new(), Stats::new(), Stats::new());
         for s in [&mut a, &mut b, &mut both] {
-            s.keep_seconds = true;
+            s.keep_seconds(true);
         }
         for i in 0..200u64 {
             let (s, d) = if i % 4 == 0 {
@@ -777,6 +710,149 @@ mod tests {
             .map(|r| (r.second, r.completed))
             .collect();
         assert_eq!(seconds, expected);
+    }
+
+    #[test]
+    fn a_targets_histograms_grow_to_the_values_recorded() {
+        let mut t = TargetStats::new(target_sigfigs(2));
+        let mut run = Stats::new();
+        for i in 1..=1_000u64 {
+            let d = Duration::from_micros(i * i * 37);
+            t.record_response(ms(0), 200, d, d / 2, d / 3);
+            run.record_response(ms(0), 200, d, d / 2, d / 3);
+        }
+        t.record_response(ms(0), 200, Duration::from_secs(7_200), ms(1), ms(1));
+        run.record_response(ms(0), 200, Duration::from_secs(7_200), ms(1), ms(1));
+        for q in [0.0, 0.5, 0.9, 0.99, 0.999, 1.0] {
+            assert_eq!(
+                t.latency.value_at_quantile(q),
+                run.latency.value_at_quantile(q),
+                "{q}"
+            );
+            assert_eq!(
+                t.service.value_at_quantile(q),
+                run.service.value_at_quantile(q),
+                "{q}"
+            );
+        }
+        assert!(t.latency.max() >= HIGHEST_US && t.latency.max() < HIGHEST_US + HIGHEST_US / 100);
+    }
+
+    /// A response or (`status` 0) a failure of target `t`, recorded as
+    /// the engine records it.
+    fn end(s: &mut Stats, t: usize, at: Duration, status: u16, d: Duration) {
+        if status == 0 {
+            s.record_failure(at, ErrorKind::Timeout, &"late");
+            s.targets[t].record_failure(at, ErrorKind::Timeout);
+        } else {
+            s.record_response(at, status, d, d / 2, d / 4);
+            s.targets[t].record_response(at, status, d, d / 2, d / 4);
+        }
+    }
+
+    /// Three targets over five seconds: target 2 idles in seconds 1 and
+    /// 3, target 1 fails now and then, target 0 gets some 500s.
+    fn three_targets(keep: bool, part: impl Fn(u64) -> bool) -> Stats {
+        let mut s = Stats::new();
+        s.keep_seconds(keep);
+        s.set_targets(3);
+        for i in (0..1_500u64).filter(|i| part(*i)) {
+            let (at, t) = (ms(i * 10 / 3), (i % 3) as usize);
+            let sec = i / 300;
+            if t == 2 && (sec == 1 || sec == 3) {
+                continue;
+            }
+            let status = match (t, i % 7) {
+                (1, 0) => 0,
+                (0, 0) => 500,
+                _ => 200,
+            };
+            end(&mut s, t, at, status, ms(1 + i % 13 + 40 * t as u64));
+        }
+        s.roll(ms(5_000));
+        s.finish();
+        s
+    }
+
+    #[test]
+    fn each_target_has_rows_per_second_that_add_up_to_the_runs() {
+        let s = three_targets(true, |_| true);
+        assert_eq!(s.timeline.len(), 5);
+        let seconds = |t: &TargetStats| t.timeline.iter().map(|r| r.second).collect::<Vec<_>>();
+        assert_eq!(seconds(&s.targets[0]), [0, 1, 2, 3, 4]);
+        assert_eq!(seconds(&s.targets[2]), [0, 2, 4]);
+        for row in &s.timeline {
+            let of = |t: &TargetStats| t.timeline.iter().find(|r| r.second == row.second).cloned();
+            let rows: Vec<Second> = s.targets.iter().filter_map(of).collect();
+            let sum = |f: fn(&Second) -> u64| rows.iter().map(f).sum::<u64>();
+            assert_eq!(
+                (sum(|r| r.completed), sum(|r| r.errors), sum(|r| r.failed)),
+                (row.completed, row.errors, row.failed),
+                "second {}",
+                row.second
+            );
+            let latency = rows
+                .iter()
+                .fold(Spread::default(), |all, r| all.merge(&r.latency));
+            assert_eq!(latency, row.latency, "second {}", row.second);
+            assert_eq!(rows.iter().map(|r| r.max_us).max(), Some(row.max_us));
+        }
+        // Each target's rows hold its own figures: the slow one's p50.
+        assert!(s.targets[2].timeline.iter().all(|r| r.p50_us >= 80_000));
+        assert!(s.targets[0].timeline.iter().all(|r| r.p99_us < 14_000));
+        assert!(s.targets[1].timeline.iter().all(|r| r.failed > 0));
+        // Unkept, the rows have their figures and no latencies.
+        let plain = three_targets(false, |_| true);
+        assert_eq!(plain.targets[2].timeline.len(), 3);
+        for (a, b) in plain.targets[2].timeline.iter().zip(&s.targets[2].timeline) {
+            assert_eq!(
+                (a.completed, a.p50_us, a.p99_us),
+                (b.completed, b.p50_us, b.p99_us)
+            );
+            assert!(a.latency.is_empty() && a.service.is_empty());
+        }
+    }
+
+    #[test]
+    fn merged_target_timelines_are_exact_when_kept() {
+        let both = three_targets(true, |_| true);
+        let mut merged = three_targets(true, |i| i % 4 == 0);
+        merged.merge(&three_targets(true, |i| i % 4 != 0));
+        for (m, b) in merged.targets.iter().zip(&both.targets) {
+            assert_eq!(m.timeline, b.timeline);
+        }
+        assert_eq!(merged.targets, both.targets);
+        assert_eq!(merged.timeline, both.timeline);
+    }
+
+    #[test]
+    fn past_the_cap_targets_keep_no_timeline() {
+        for n in [MAX_TARGET_TIMELINES, MAX_TARGET_TIMELINES + 1] {
+            let mut s = Stats::new();
+            s.set_targets(n);
+            s.keep_seconds(true);
+            for i in 0..300u64 {
+                end(&mut s, (i as usize) % n, ms(i * 10), 200, ms(3));
+            }
+            // Rolling closes the targets' seconds too; finishing adds nothing.
+            s.roll(ms(3_000));
+            let rows: usize = s.targets.iter().map(|t| t.timeline.len()).sum();
+            s.finish();
+            assert_eq!(
+                s.targets.iter().map(|t| t.timeline.len()).sum::<usize>(),
+                rows
+            );
+            let kept = s
+                .targets
+                .iter()
+                .flat_map(|t| &t.timeline)
+                .all(|r| !r.latency.is_empty());
+            match n <= MAX_TARGET_TIMELINES {
+                true => assert!(rows >= n && kept, "{n}: {rows} rows"),
+                false => assert_eq!(rows, 0, "{n}"),
+            }
+            assert_eq!(s.timeline.len(), 3);
+        }
     }
 
     #[test]

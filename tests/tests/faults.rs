@@ -236,9 +236,13 @@ fn keep_alive_connections_closed_while_idle_cost_no_request() {
     let served = Arc::new(AtomicU64::new(0));
     let count = Arc::clone(&served);
     let server = RawServer::start(move |mut s| {
-        if read_request(&mut s) && s.write_all(OK).is_ok() {
+        if read_request(&mut s) {
+            // Counted before the answer goes: once it is written, the run
+            // may end and read the count before this thread adds to it.
             count.fetch_add(1, Ordering::Relaxed);
-            std::thread::sleep(Duration::from_millis(12));
+            if s.write_all(OK).is_ok() {
+                std::thread::sleep(Duration::from_millis(12));
+            }
         }
     });
     // (`run` prints the counts.)
@@ -262,9 +266,10 @@ fn a_server_that_closes_on_every_second_request_unanswered_costs_no_request() {
         let served = Arc::new(AtomicU64::new(0));
         let count = Arc::clone(&served);
         let server = RawServer::start(move |mut s| {
-            if read_request(&mut s) && s.write_all(OK).is_ok() {
+            if read_request(&mut s) {
+                // Before the answer, as above.
                 count.fetch_add(1, Ordering::Relaxed);
-                if read_request(&mut s) && rst {
+                if s.write_all(OK).is_ok() && read_request(&mut s) && rst {
                     reset(s);
                 }
             }

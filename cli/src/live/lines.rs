@@ -163,7 +163,12 @@ impl Writer {
 
     fn row(&mut self, row: Second, elapsed: Duration, in_flight: u64, total: Total) {
         let line = Line {
-            row: Some(Row::of(&row, self.wall_start_unix_s, &self.info, false)),
+            row: Some(Row::of(
+                &row,
+                self.wall_start_unix_s,
+                Some(&self.info),
+                false,
+            )),
             rps: Some(row.completed as f64),
             last: false,
             elapsed_s: crate::format::round(elapsed.as_secs_f64(), 3),

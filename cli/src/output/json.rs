@@ -30,7 +30,7 @@ pub(crate) fn document(s: &Summary<'_>, histograms: bool) -> Document {
         timeline: s
             .timeline()
             .iter()
-            .map(|r| Row::of(r, s.wall_start_unix_s, s.run, histograms))
+            .map(|r| Row::of(r, s.wall_start_unix_s, Some(s.run), histograms))
             .collect(),
         thresholds: s
             .verdicts
@@ -57,6 +57,12 @@ pub(crate) fn document(s: &Summary<'_>, histograms: bool) -> Document {
                 errors: t.stats.errors,
                 bytes: t.bytes,
                 histograms: histograms.then(|| TargetHistograms::of(t.stats)),
+                timeline: t
+                    .stats
+                    .timeline
+                    .iter()
+                    .map(|r| Row::of(r, s.wall_start_unix_s, None, histograms))
+                    .collect(),
             })
             .collect(),
         histograms: histograms.then(|| Histograms::of(stats)),

@@ -3,9 +3,9 @@
 //! with the same formats, thresholds and exit codes as a run.
 //!
 //! Counts add exactly, histograms add exactly (HDR histograms of equal
-//! bounds), and the per-second timelines are aligned on wall-clock time:
-//! each file's rows are shifted by its start's offset from the earliest
-//! start, rounded to whole seconds. The merged run:
+//! bounds), and the per-second timelines, the run's and its targets', are
+//! aligned on wall-clock time: each file's rows are shifted by its start's
+//! offset from the earliest start, rounded to whole seconds. The merged run:
 //!
 //! - `duration` and the measuring window are the longest of the files';
 //! - `target_rps` is the sum of the targets (`null` if any was `max`);
@@ -38,7 +38,9 @@ pub(crate) fn merge(mut parts: Vec<Saved>) -> Saved {
         let offset = (part.wall_start_unix_s - base)
             .round()
             .clamp(0.0, f64::from(u32::MAX)) as u32;
-        for row in &mut part.stats.timeline {
+        let targets = part.stats.targets.iter_mut();
+        let rows = part.stats.timeline.iter_mut();
+        for row in rows.chain(targets.flat_map(|t| t.timeline.iter_mut())) {
             row.second = row.second.saturating_add(offset);
         }
         match &mut stats {
@@ -334,6 +336,33 @@ mod tests {
         let m = merge(parts);
         assert_eq!(by_name(&m), [("a".into(), 2, 100)]);
         assert_eq!(m.stats.completed, 4);
+    }
+
+    #[test]
+    fn target_timelines_align_on_wall_clock_and_merge_exactly() {
+        // A second's latencies, all below 256 µs: kept exactly.
+        let row = |second, latencies: &[u64]| Second {
+            second,
+            completed: latencies.len() as u64,
+            p50_us: latencies[0],
+            p99_us: latencies[latencies.len() - 1],
+            max_us: latencies[latencies.len() - 1],
+            latency: volley_core::Spread::from_pairs(latencies.iter().map(|&v| (v, 1))),
+            ..Second::default()
+        };
+        let mut a = with_targets(part(1000.9, None, None, &[]), &[("x", 3, 100)]);
+        a.stats.targets[0].timeline = vec![row(0, &[10, 20]), row(1, &[200])];
+        let mut b = with_targets(part(1002.1, None, None, &[]), &[("x", 4, 100)]);
+        b.stats.targets[0].timeline = vec![row(0, &[30, 40, 250]), row(2, &[5])];
+        let m = merge(vec![a, b]);
+        let rows: Vec<_> = m.stats.targets[0]
+            .timeline
+            .iter()
+            .map(|r| (r.second, r.completed, r.p50_us, r.max_us))
+            .collect();
+        // b started 1.2 s later: its second 0 is a's second 1, where the
+        // median of 30, 40, 200 and 250 is 40 (neither row's own).
+        assert_eq!(rows, [(0, 2, 10, 20), (1, 4, 40, 250), (3, 1, 5, 5)]);
     }
 
     #[test]

@@ -247,6 +247,12 @@ pub(crate) struct TargetResult {
     /// Its latency, service-time and TTFB histograms, in `--save` files only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) histograms: Option<TargetHistograms>,
+    /// Its own per-second rows, as the run's `timeline` but without
+    /// `target_rps` (the schedule is the run's); absent when it kept none
+    /// (a run of more than `MAX_TARGET_TIMELINES` targets, or a file
+    /// written before targets had one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) timeline: Vec<Row>,
 }
 
 /// A percentile the reports show: its label in text, its JSON key, its
@@ -450,8 +456,15 @@ pub(crate) struct Row {
 }
 
 impl Row {
-    /// The row of `r`; with its histograms when `histograms` and it kept any.
-    pub(crate) fn of(r: &Second, wall_start_unix_s: f64, run: &RunInfo, histograms: bool) -> Self {
+    /// The row of `r`; with its histograms when `histograms` and it kept
+    /// any; with the target rate of `run`'s schedule for a row of the run
+    /// (`None` for a target's).
+    pub(crate) fn of(
+        r: &Second,
+        wall_start_unix_s: f64,
+        run: Option<&RunInfo>,
+        histograms: bool,
+    ) -> Self {
         let from = f64::from(r.second);
         let kept = |s: &volley_core::Spread| (histograms && !s.is_empty()).then(|| s.clone());
         Self {
@@ -466,9 +479,18 @@ impl Row {
             max_us: r.max_us,
             unix_s: crate::format::round(wall_start_unix_s + f64::from(r.second), 3),
             target_rps: run
-                .target_between(from, from + 1.0)
+                .and_then(|run| run.target_between(from, from + 1.0))
                 .map(|t| crate::format::round(t, 3)),
         }
+    }
+
+    /// The rows of a timeline read back, which must be in order of their
+    /// second; `whose` names the timeline in the error.
+    pub(crate) fn seconds(rows: &[Self], whose: &str) -> Result<Vec<Second>, String> {
+        if !rows.windows(2).all(|w| w[0].second < w[1].second) {
+            return Err(format!("{whose} rows are not in order of their second"));
+        }
+        Ok(rows.iter().map(Self::second).collect())
     }
 
     pub(crate) fn second(&self) -> Second {

@@ -6,7 +6,8 @@
 //! `tls_handshake`, `send_lag`, all in µs) in HdrHistogram's standard
 //! compressed V2 encoding, base64, the form HdrHistogram's own tools and
 //! interval logs read. Each entry of `"targets"` has its own
-//! `"histograms"` (`latency`, `service`, `ttfb`) likewise. Reading rebuilds
+//! `"histograms"` (`latency`, `service`, `ttfb`) likewise, and its
+//! `"timeline"` rows their seconds' histograms as the run's do. Reading rebuilds
 //! the run's [`RunInfo`] and [`Stats`], targets included, from the counts
 //! and the histograms; the summaries in the file are derived from those
 //! and are not read back.
@@ -17,7 +18,7 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 use volley_core::{Stats, TargetStats};
 
-use super::{Document, FORMAT, OLDEST_VERSION, Saved, TargetInfo, TargetResult, VERSION};
+use super::{Document, FORMAT, OLDEST_VERSION, Row, Saved, TargetInfo, TargetResult, VERSION};
 
 /// Unix seconds of `t`, to the millisecond.
 pub(crate) fn unix_seconds(t: SystemTime) -> f64 {
@@ -109,10 +110,7 @@ impl Document {
         stats.tls_resumed = self.connections.tls_resumed;
         stats.destinations = self.connections.by_address.into_iter().collect();
         stats.retries = self.connections.retried;
-        stats.timeline = self.timeline.iter().map(super::Row::second).collect();
-        if !stats.timeline.windows(2).all(|w| w[0].second < w[1].second) {
-            return Err("timeline rows are not in order of their second".into());
-        }
+        stats.timeline = Row::seconds(&self.timeline, "timeline")?;
         let mut info = self.run;
         if !self.targets.is_empty() {
             // The entries name the targets they measured; `run.targets`
@@ -158,6 +156,7 @@ fn read_targets(entries: Vec<TargetResult>) -> Result<(Vec<TargetStats>, Vec<Tar
         t.unsent = r.unsent;
         t.bytes_in = entry.bytes.received;
         t.bytes_out = entry.bytes.sent;
+        t.timeline = Row::seconds(&entry.timeline, &format!("target {name:?}: timeline"))?;
         targets.push(t);
         infos.push(entry.target);
     }
@@ -263,6 +262,31 @@ mod tests {
         search.sent += 2;
         (login.bytes_in, login.bytes_out) = (10_000, 6_000);
         (search.bytes_in, search.bytes_out) = (54_000, 26_000);
+        // Their rows split the run's; login's kept its seconds' latencies,
+        // as the engine keeps them: a histogram of 2 digits.
+        let spread = |kept: &[(u64, u64)], div: u64| {
+            let mut h = hdrhistogram::Histogram::<u64>::new(2).unwrap();
+            for &(v, n) in kept {
+                h.record_n(v / div, n).unwrap();
+            }
+            volley_core::Spread::of(&h)
+        };
+        let row = |second, completed, errors, kept: &[(u64, u64)]| Second {
+            second,
+            completed,
+            errors,
+            p50_us: 9_000 + u64::from(second),
+            p99_us: 18_000,
+            max_us: 18_500,
+            latency: spread(kept, 1),
+            service: spread(kept, 2),
+            ..Second::default()
+        };
+        login.timeline = vec![
+            row(0, 50, 1, &[(9_000, 30), (18_000, 20)]),
+            row(1, 51, 1, &[(9_100, 50), (18_500, 1)]),
+        ];
+        search.timeline = vec![row(0, 200, 4, &[]), row(1, 199, 6, &[])];
         s.targets = vec![login, search];
         info.targets = vec![
             TargetInfo {
@@ -300,6 +324,48 @@ mod tests {
         // Read back, they grow as a run's do.
         let mut t = back.stats.targets[0].clone();
         t.latency.record(3_600_000_000 * 10).unwrap();
+    }
+
+    #[test]
+    fn a_targets_timeline_is_written_as_the_runs_and_read_back() {
+        let (info, stats) = sample_with_targets();
+        let v = value_of(&info, &stats, false);
+        let rows = &v["targets"][0]["timeline"];
+        assert_eq!(
+            rows[1],
+            json!({"second": 1, "completed": 51, "errors": 1, "failed": 0, "p50_us": 9_001,
+                   "p99_us": 18_000, "max_us": 18_500, "unix_s": 1_700_000_001.25})
+        );
+        assert_eq!(v["timeline"][1]["target_rps"], json!(250.0));
+        // Saved, the rows keep their seconds' histograms, when they have any.
+        let saved = value_of(&info, &stats, true);
+        let rows = &saved["targets"][0]["timeline"];
+        assert!(
+            rows[0]["latency_histogram"].is_string() && rows[1]["service_histogram"].is_string()
+        );
+        assert!(
+            saved["targets"][1]["timeline"][0]
+                .get("latency_histogram")
+                .is_none()
+        );
+        let back = parse(saved.to_string().as_bytes()).unwrap();
+        assert_eq!(back.stats.targets[0].timeline, stats.targets[0].timeline);
+        assert_eq!(back.stats.targets[1].timeline, stats.targets[1].timeline);
+        // A target without rows has no "timeline"; one out of order is refused.
+        let (info, mut bare) = sample_with_targets();
+        bare.targets[1].timeline.clear();
+        assert!(
+            value_of(&info, &bare, true)["targets"][1]
+                .get("timeline")
+                .is_none()
+        );
+        let mut broken = saved.clone();
+        broken["targets"][1]["timeline"][1]["second"] = json!(0);
+        let e = parse(broken.to_string().as_bytes()).unwrap_err();
+        assert_eq!(
+            e,
+            "target \"GET /search?q={{row.q}}\": timeline rows are not in order of their second"
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The four charts of the page: latency over time, the latency percentile
-//! curve, requests per second and errors per second, drawn as inline SVG.
+//! curve, requests per second and errors per second, drawn as inline SVG;
+//! and for a run of targets, latency over time for each target.
 
 use hdrhistogram::Histogram;
+use volley_core::stats::MAX_TARGET_TIMELINES;
 use volley_core::{Second, reason_phrase};
 
 use super::axes::{
@@ -14,16 +16,18 @@ use crate::format::{percent, rate, trim, us};
 use crate::output::Summary;
 use crate::result::RunInfo;
 
-/// The charts' section.
-pub(super) fn charts(o: &mut Html, s: &Summary<'_>) {
-    let rows = s.timeline();
+/// The time charts' span: whole seconds from t0 to the last row or the
+/// end of the sending window; and that window, seconds.
+fn time_span(s: &Summary<'_>) -> (u32, f64) {
     let window = s.requests.window.as_secs_f64();
-    let end = rows.last().map_or(0, |r| r.second + 1);
-    // Whole seconds from t0 to the last row or the end of the window.
-    let span = (window.ceil() as u32).max(end).max(1);
-    let bins = bins(rows, span);
-    let width = bins.first().map_or(1, |b| b.width);
-    let (per, binned) = if width == 1 {
+    let end = s.timeline().last().map_or(0, |r| r.second + 1);
+    ((window.ceil() as u32).max(end).max(1), window)
+}
+
+/// How the time charts' notes name a step of `width` seconds, and what a
+/// step of several seconds shows.
+fn steps(width: u32) -> (String, String) {
+    if width == 1 {
         ("Per second of the run".to_string(), String::new())
     } else {
         (
@@ -32,13 +36,24 @@ pub(super) fn charts(o: &mut Html, s: &Summary<'_>) {
                 " Each step covers {width} s: p50 is the mean of its seconds' medians, p99 and max the highest."
             ),
         )
-    };
+    }
+}
+
+/// The charts' section.
+pub(super) fn charts(o: &mut Html, s: &Summary<'_>) {
+    let (span, window) = time_span(s);
+    let bins = bins(s.timeline(), span);
+    let (per, binned) = steps(bins.first().map_or(1, |b| b.width));
     html!(o, "<section class=\"grid\">\n");
     html!(
         o,
         "<div class=\"card\"><h2>Latency over time</h2>{}<p class=\"note\">{}: the median, 99th percentile and \
          highest latency of the responses that completed in it.{}</p></div>\n",
-        window_end(latency_over_time(&bins, span), span, window),
+        window_end(
+            latency_over_time("chart-latency-time", "Latency over time", &bins, span),
+            span,
+            window
+        ),
         per,
         binned
     );
@@ -63,6 +78,64 @@ pub(super) fn charts(o: &mut Html, s: &Summary<'_>) {
         status_bar(s)
     );
     html!(o, "</section>\n");
+}
+
+/// Below the targets' table: latency over time for each target, one chart
+/// shown at a time, chosen by the target's name above it. The page has no
+/// script, so radio buttons choose: every chart is in the page, in a panel
+/// after its button and label, and the CSS shows the panel whose button is
+/// checked (`.tabs`). Every chart spans the run's seconds, so switching
+/// keeps the time axis, and is drawn at the size of the run's own. Left out when no target kept a timeline (a run of
+/// more than [`MAX_TARGET_TIMELINES`] targets says so).
+pub(super) fn target_charts(o: &mut Html, s: &Summary<'_>) {
+    if s.targets.iter().all(|t| t.stats.timeline.is_empty()) {
+        if s.targets.len() > MAX_TARGET_TIMELINES {
+            html!(
+                o,
+                "<p class=\"note\">Latency over time is drawn per target for runs of up to {} targets; this one \
+                 has {}.</p>\n",
+                MAX_TARGET_TIMELINES,
+                s.targets.len()
+            );
+        }
+        return;
+    }
+    let (span, window) = time_span(s);
+    html!(
+        o,
+        "<section class=\"grid\"><div class=\"card\"><h2>Latency over time, per target</h2><div class=\"tabs\">"
+    );
+    let mut width = 1;
+    for (i, t) in s.targets.iter().enumerate() {
+        let bins = bins(&t.stats.timeline, span);
+        width = bins.first().map_or(1, |b| b.width);
+        let label = format!("Latency over time: {}", t.info.name);
+        let chart = latency_over_time(&target_chart_id(i), &label, &bins, span);
+        // The first target's chart shows at first.
+        let checked = if i == 0 { " checked" } else { "" };
+        html!(
+            o,
+            "\n<input type=\"radio\" name=\"target-chart\" id=\"target-chart-{i}\"{checked}>\
+             <label for=\"target-chart-{i}\" title=\"{} {}\">{}</label><div class=\"panel\">{}</div>",
+            t.info.method,
+            t.info.url,
+            t.info.name,
+            window_end(chart, span, window)
+        );
+    }
+    let (per, binned) = steps(width);
+    html!(
+        o,
+        "\n</div><p class=\"note\">{}: the median, 99th percentile and highest latency of the chosen target's \
+         responses that completed in it.{}</p></div></section>\n",
+        per,
+        binned
+    );
+}
+
+/// The `<svg id>` of target `i`'s latency-over-time chart.
+pub(super) fn target_chart_id(i: usize) -> String {
+    format!("chart-latency-time-target-{i}")
 }
 
 /// Marks the end of the sending window on a time chart when responses
@@ -237,9 +310,9 @@ fn step_path(bins: &[Bin], x: &Scale, y: &Scale, value: &BinValue<'_>) -> String
     d.trim_end().to_string()
 }
 
-fn latency_over_time(bins: &[Bin], span: u32) -> Html {
-    let id = "chart-latency-time";
-    let label = "Latency over time";
+/// Latency over time: p50, p99 and max of each step, as the chart `id`
+/// named `label`.
+fn latency_over_time(id: &str, label: &str, bins: &[Bin], span: u32) -> Html {
     let lo = bins
         .iter()
         .filter_map(|b| b.p50)
@@ -544,7 +617,7 @@ mod tests {
     #[test]
     fn the_end_of_sending_is_marked_only_before_the_last_row() {
         let mut s = stats();
-        let svg = latency_over_time(&bins(&s.timeline, 3), 3);
+        let svg = latency_over_time("chart", "Chart", &bins(&s.timeline, 3), 3);
         assert!(!window_end(svg.clone(), 3, 3.0).contains("sending ended"));
         assert!(window_end(svg, 3, 2.5).contains("sending ended"));
         s.duration = Duration::from_millis(2_500);

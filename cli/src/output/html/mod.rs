@@ -1,7 +1,8 @@
 //! The `--html` report: one self-contained page that shows a run (or a
 //! merge) at a glance. A verdict line and key figures, then charts drawn
 //! here as inline SVG (latency over time, the latency percentile curve,
-//! requests and errors per second), then the report's tables.
+//! requests and errors per second), for a run of targets their table and
+//! latency over time for the target chosen, then the report's tables.
 //!
 //! The page makes no request of any kind: inline CSS, inline SVG, no
 //! script, no font, image or link to fetch, and a Content-Security-Policy
@@ -62,6 +63,7 @@ pub(crate) fn page(s: &Summary<'_>) -> String {
     }
     charts::charts(&mut o, s);
     cards::targets(&mut o, s);
+    charts::target_charts(&mut o, s);
     cards::tables(&mut o, s);
     html!(
         o,
@@ -118,6 +120,13 @@ code{font:12px ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;word-bre
 .bar{height:10px;display:flex;border-radius:5px;overflow:hidden;background:#e2e8f0;margin:6px 0 4px}\
 .ok{color:#15803d}.bad-text{color:#dc2626;font-weight:600}\
 footer{color:#64748b;font-size:12px;margin-top:8px}\
+.tabs{position:relative;display:flex;flex-wrap:wrap;gap:6px}\
+.tabs>input{position:absolute;opacity:0;width:1px;height:1px;margin:0}\
+.tabs>label{order:0;padding:2px 10px;border:1px solid #e2e8f0;border-radius:999px;font-size:13px;cursor:pointer;max-width:100%;overflow-wrap:anywhere}\
+.tabs>input:checked+label{color:#fff;background:#2563eb;border-color:#2563eb}\
+.tabs>input:focus-visible+label{outline:2px solid #0f172a;outline-offset:1px}\
+.tabs>.panel{order:1;width:100%;display:none;margin-top:4px}\
+.tabs>input:checked+label+.panel{display:block}\
 @media (max-width:900px){.grid{grid-template-columns:1fr}.figures{grid-template-columns:repeat(3,1fr)}}";
 
 fn header(o: &mut Html, s: &Summary<'_>) {
@@ -509,6 +518,90 @@ mod tests {
         ));
         // A run of one request has no such table.
         assert!(!render(&super::tests::info(), &stats(), 0.0).contains("Targets"));
+    }
+
+    /// `n` targets named `<t0>`, `<t1>`, ...; target `i` completed one
+    /// request of `i + 1` ms in each of seconds 0 and 2, when `rows`.
+    fn with_targets(n: usize, rows: bool) -> (RunInfo, Stats) {
+        let (mut info, mut s) = (info(), stats());
+        for i in 0..n {
+            let mut t = volley_core::TargetStats::new(3);
+            let us = 1_000 * (i as u64 + 1);
+            if rows {
+                t.timeline = [0, 2]
+                    .map(|second| Second {
+                        second,
+                        completed: 1,
+                        p50_us: us,
+                        p99_us: us,
+                        max_us: us,
+                        ..Second::default()
+                    })
+                    .to_vec();
+            }
+            s.targets.push(t);
+            info.targets.push(crate::result::TargetInfo {
+                name: format!("<t{i}>"),
+                method: "GET".into(),
+                url: format!("http://127.0.0.1:8080/{i}?a&b"),
+                weight: 1,
+            });
+        }
+        (info, s)
+    }
+
+    #[test]
+    fn each_target_has_a_latency_chart_and_one_shows_at_a_time() {
+        let (info, s) = with_targets(3, true);
+        let page = render(&info, &s, 0.0);
+        assert!(page.contains("<h2>Latency over time, per target</h2>"));
+        for i in 0..3 {
+            let id = charts::target_chart_id(i);
+            assert_eq!(
+                page.matches(&format!("<svg id=\"{id}\"")).count(),
+                1,
+                "{id}"
+            );
+            assert!(page.contains(&format!(
+                "<input type=\"radio\" name=\"target-chart\" id=\"target-chart-{i}\""
+            )));
+            assert!(page.contains(&format!(
+                "<label for=\"target-chart-{i}\" title=\"GET http://127.0.0.1:8080/{i}?a&amp;b\">&lt;t{i}&gt;</label>\
+                 <div class=\"panel\"><svg id=\"{id}\""
+            )));
+            assert!(page.contains(&format!("aria-label=\"Latency over time: &lt;t{i}&gt;\"")));
+        }
+        assert!(!page.contains("<t0>"));
+        assert_eq!(page.matches(" checked>").count(), 1);
+        assert!(page.contains("id=\"target-chart-0\" checked>"));
+        // Under the targets' table, with the run's own chart still once.
+        let table = page.find("<h2>Targets</h2>").unwrap();
+        assert!(table < page.find("id=\"target-chart-0\"").unwrap());
+        assert_eq!(page.matches("<svg id=\"chart-latency-time\"").count(), 1);
+        // Each chart draws its target's own latencies: 1 ms, 2 ms, 3 ms.
+        for (i, tick) in ["1ms", "2ms", "3ms"].iter().enumerate() {
+            let start = page
+                .find(&format!("<svg id=\"{}\"", charts::target_chart_id(i)))
+                .unwrap();
+            let svg = &page[start..start + page[start..].find("</svg>").unwrap()];
+            assert!(svg.contains(&format!(">{tick}</text>")), "{i}: {svg}");
+            assert_eq!(svg.matches("class=\"series\"").count(), 3, "{i}");
+        }
+    }
+
+    #[test]
+    fn targets_without_timelines_draw_no_per_target_chart() {
+        let (info, s) = with_targets(2, false);
+        let page = render(&info, &s, 0.0);
+        assert!(page.contains("<h2>Targets</h2>"));
+        assert!(!page.contains("target-chart") && !page.contains("up to 32 targets"));
+        let n = volley_core::stats::MAX_TARGET_TIMELINES + 1;
+        let (info, s) = with_targets(n, false);
+        let page = render(&info, &s, 0.0);
+        assert!(page.contains(&format!(
+            "Latency over time is drawn per target for runs of up to 32 targets; this one has {n}."
+        )));
+        assert!(!page.contains("target-chart"));
     }
 
     #[test]
