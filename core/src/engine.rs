@@ -289,7 +289,7 @@ impl Engine {
             Rate::Max => None,
         };
         let n = config.users;
-        let per_origin = requests.users_per_origin(n);
+        let per_origin = requests.users_per_origin(n, config.stride, config.phase);
         let origin_of_user = per_origin
             .iter()
             .enumerate()
@@ -873,17 +873,20 @@ impl Engine {
     }
 
     /// This engine's first request index from `k` on that goes to origin
-    /// `lane`. Every origin has a target in every period of the mix, so
-    /// the search ends within one.
-    fn next_of(&self, lane: usize, mut k: u64) -> u64 {
+    /// `lane`, or
+    /// `u64::MAX` when none does: the picks of this engine's indices
+    /// repeat after one period of its share of the mix, and an engine that
+    /// takes every `stride`-th request may never meet an origin (weights
+    /// 1:1 over two threads give one thread every request of the first).
+    fn next_of(&self, lane: usize, k: u64) -> u64 {
         if self.lanes.len() == 1 {
             return k;
         }
         let origins = &self.requests.origins;
-        while usize::from(origins[self.requests.mix.pick(self.global_index(k))]) != lane {
-            k += 1;
-        }
-        k
+        let period = self.requests.mix.period(self.config.stride);
+        (k..k.saturating_add(period))
+            .find(|&j| usize::from(origins[self.requests.mix.pick(self.global_index(j))]) == lane)
+            .unwrap_or(u64::MAX)
     }
 
     /// The index in the whole run's schedule of this engine's request `k`.

@@ -129,17 +129,30 @@ impl Mix {
         self.table[slot as usize] as usize
     }
 
+    /// After how many steps the picks of the indices `phase + j·stride`
+    /// (`j` = 0, 1, ...) repeat, whatever the phase: one period of an
+    /// engine's share of the mix. For a random order, the table's length
+    /// (the draws do not repeat, but every target is likely within it).
+    pub fn period(&self, stride: u64) -> u64 {
+        let w = self.table.len() as u64;
+        match self.order {
+            Order::Smooth => {
+                let step = stride % w;
+                if step == 0 { 1 } else { w / gcd(w, step) }
+            }
+            Order::Random { .. } => w.saturating_mul(64),
+        }
+    }
+
     /// Adds to `counts[t]` how many of the requests `phase + j·stride`, for
     /// `j` in `js`, go to target `t`: what an engine that takes every
     /// `stride`-th request needs to split a count of its requests by
     /// target. A smooth mix repeats, so a long range costs one period.
     pub fn count(&self, js: Range<u64>, stride: u64, phase: u64, counts: &mut [u64]) {
         let len = js.end.saturating_sub(js.start);
-        let w = self.table.len() as u64;
         let global = |j: u64| phase.wrapping_add(j.wrapping_mul(stride));
         // The picks of j, j+1, ... repeat after `period` steps.
-        let step = stride % w;
-        let period = if step == 0 { 1 } else { w / gcd(w, step) };
+        let period = self.period(stride);
         if matches!(self.order, Order::Random { .. }) || len <= 2 * period {
             for j in js {
                 counts[self.pick(global(j))] += 1;

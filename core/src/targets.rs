@@ -129,8 +129,6 @@ pub struct Requests {
     pub(crate) data: Option<Arc<Data>>,
     /// Results are kept per target too ([`crate::Stats::targets`]).
     pub(crate) per_target: bool,
-    /// Each target's weight.
-    pub(crate) weights: Arc<[u32]>,
     /// Each target's origin (an index into the run's origins); all 0 when
     /// every request goes to one place.
     pub(crate) origins: Arc<[u16]>,
@@ -145,7 +143,6 @@ impl Requests {
         let n = targets.len();
         Self {
             targets: targets.into(),
-            weights: mix.weights().into(),
             mix,
             seed,
             data,
@@ -175,12 +172,21 @@ impl Requests {
     }
 
     /// `users` divided among the origins in proportion to their share of
-    /// the schedule, each getting at least one while there are enough
-    /// (largest remainders decide the rest).
-    pub fn users_per_origin(&self, users: usize) -> Vec<usize> {
+    /// the schedule of an engine that takes the requests `phase + j·stride`
+    /// (the whole run: stride 1, phase 0), each origin the engine sends to
+    /// getting at least one while there are enough (largest remainders
+    /// decide the rest). An origin none of its requests go to gets none.
+    pub fn users_per_origin(&self, users: usize, stride: u64, phase: u64) -> Vec<usize> {
         let mut share = vec![0u64; self.origin_count()];
-        for (&o, &w) in self.origins.iter().zip(self.weights.iter()) {
-            share[usize::from(o)] += u64::from(w);
+        if share.len() == 1 {
+            return vec![users];
+        }
+        // One period of a smooth mix gives the shares exactly; a random
+        // order's are estimated from as many draws.
+        let period = self.mix.period(stride).min(1 << 20);
+        for j in 0..period {
+            let k = phase.wrapping_add(j.wrapping_mul(stride));
+            share[usize::from(self.origins[self.mix.pick(k)])] += 1;
         }
         divide_users(users, &share)
     }
@@ -212,19 +218,23 @@ impl Requests {
     }
 }
 
-/// `users` divided among places in proportion to `shares`, each getting at
-/// least one while there are enough; the largest remainders take the rest
+/// `users` divided among places in proportion to `shares`, each with a
+/// share getting at least one while there are enough; the largest
+/// remainders take the rest
 /// (the first of equals first). How an engine divides its users among
 /// origins, and how a report says what each origin got.
 pub fn divide_users(users: usize, shares: &[u64]) -> Vec<usize> {
     let n = shares.len();
     let total: u64 = shares.iter().sum::<u64>().max(1);
     let mut out = vec![0usize; n];
-    let first = users.min(n);
-    for slot in out.iter_mut().take(first) {
-        *slot = 1;
+    let mut left = users;
+    for (slot, &share) in out.iter_mut().zip(shares) {
+        if share > 0 && left > 0 {
+            *slot = 1;
+            left -= 1;
+        }
     }
-    let rest = (users - first) as u64;
+    let rest = left as u64;
     let mut given = 0u64;
     let mut remainders: Vec<(u64, usize)> = Vec::with_capacity(n);
     for (o, &s) in shares.iter().enumerate() {
@@ -249,7 +259,6 @@ impl From<Target> for Requests {
             seed: 0,
             data: None,
             per_target: false,
-            weights: Arc::from([1u32].as_slice()),
             origins: Arc::from([0u16].as_slice()),
         }
     }

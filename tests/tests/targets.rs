@@ -324,8 +324,8 @@ fn templates_render_per_request_and_reproducibly() {
 #[test]
 fn each_origin_has_its_own_users_and_backlog() {
     let reqs = requests(vec![target("/200"), target("/stall")], &[3, 1]).with_origins(vec![0, 1]);
-    assert_eq!(reqs.users_per_origin(8), [6, 2]);
-    assert_eq!(reqs.users_per_origin(2), [1, 1]);
+    assert_eq!(reqs.users_per_origin(8, 1, 0), [6, 2]);
+    assert_eq!(reqs.users_per_origin(2, 1, 0), [1, 1]);
     let script = Script::ok(ms(2)).responder(|r| {
         (!r.line.contains("/stall")).then(|| Reply::send(volley_tests::fake_server::OK.to_vec()))
     });
@@ -382,4 +382,26 @@ fn at_max_rate_two_origins_leave_nothing_unsent() {
         s.targets[0].completed,
         s.targets[1].completed
     );
+}
+
+/// Threads split the schedule by index, so a thread may never meet an
+/// origin: weights 1:1 over two engines give each engine one origin only.
+/// Each engine gives its users to the origins it sends to, and the merged
+/// counts are the whole run's.
+#[test]
+fn an_engine_whose_share_never_meets_an_origin_runs() {
+    let reqs = || requests(vec![target("/200"), target("/201")], &[1, 1]).with_origins(vec![0, 1]);
+    assert_eq!(reqs().users_per_origin(5, 2, 0), [5, 0]);
+    assert_eq!(reqs().users_per_origin(5, 2, 1), [0, 5]);
+    let mut merged: Option<volley_core::Stats> = None;
+    for part in paced(10, 100.0, 2).split(2) {
+        let s = run_with(part, reqs(), status_from_path()).stats().clone();
+        match &mut merged {
+            Some(m) => m.merge(&s),
+            None => merged = Some(s),
+        }
+    }
+    let s = merged.unwrap();
+    assert_targets_add_up(&s);
+    assert_eq!((s.targets[0].completed, s.targets[1].completed), (100, 100));
 }
