@@ -1,5 +1,6 @@
 //! The connection against a scripted server: frames built with the
-//! codec's writers and a tiny HPACK encoder for responses.
+//! codec's writers and a tiny HPACK encoder for responses. The file is
+//! compiled for tests only (`#[cfg(test)] mod tests;` in mod.rs).
 
 use super::*;
 use crate::h2::error::FrameError;
