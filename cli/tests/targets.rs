@@ -371,3 +371,24 @@ fn four_shards_merged_equal_one_process_per_target() {
         assert_eq!(m[name]["status"], w[name]["status"], "{name}");
     }
 }
+
+/// A placeholder volley does not know, in the one request of --url, is
+/// refused before any socket opens, naming where placeholders may stand.
+#[test]
+fn an_unknown_placeholder_in_the_url_is_refused() {
+    let out = volley(&[
+        "--url",
+        "http://127.0.0.1:9/{{nope}}",
+        "--rps",
+        "1",
+        "-c",
+        "1",
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--url, --header or --body: unknown placeholder {{nope}}"),
+        "{err}"
+    );
+}

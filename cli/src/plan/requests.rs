@@ -81,7 +81,8 @@ pub(crate) fn build(args: &RunArgs, headers: &[(String, String)]) -> Result<Buil
             let flag = match e {
                 RequestError::InvalidMethod(_) => "--method",
                 RequestError::InvalidTarget(_) => "--url",
-                RequestError::Template(_) => "placeholder",
+                // A placeholder may stand in the URL, a header or the body.
+                RequestError::Template(_) => "--url, --header or --body",
                 _ => "--header",
             };
             UsageError(format!("{flag}: {e}"))
