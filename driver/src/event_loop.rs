@@ -20,7 +20,7 @@ use crate::sleep::{self, Sleep};
 use crate::socket::{ConnectCheck, Socket};
 use crate::stamp::Clocks;
 use crate::stream::Stream;
-use crate::timer::SendTimer;
+use crate::timer::PreciseTimer;
 use crate::tls::Tls;
 
 /// Token of the waker that interrupts the poll for a stop.
@@ -105,7 +105,7 @@ pub(crate) struct EventLoop {
     /// that have since flushed or closed; pruned before deciding to sleep
     /// on `quiet`).
     unflushed: Vec<usize>,
-    timer: SendTimer,
+    timer: PreciseTimer,
     engine: Engine,
     sockets: Vec<Socket>,
     /// Where each origin's connections go, and its TLS (SPEC §10: the
@@ -134,7 +134,7 @@ impl EventLoop {
         for p in [&poll, &quiet] {
             control.add_waker(Waker::new(p.registry(), WAKER).map_err(SetupError::Poll)?);
         }
-        let timer = SendTimer::new(&[poll.registry(), quiet.registry()], TIMER)
+        let timer = PreciseTimer::new(&[poll.registry(), quiet.registry()], TIMER)
             .map_err(SetupError::Poll)?;
         Ok(Self {
             poll,

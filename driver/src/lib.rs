@@ -48,6 +48,7 @@ pub use error::{SetupError, TlsSetupError};
 pub use limits::ensure_fd_limit;
 pub use published::{RECENT_ROWS, STATUS_CODES, Snapshot};
 pub use target_counts::{MAX_TARGETS, StatusSlots, TARGET_CODES, TargetCounts};
+pub use timer::PreciseTimer;
 pub use tls::{Tls, TlsOptions};
 use volley_core::{Config, Engine, RequestRecord, Requests, Stats};
 

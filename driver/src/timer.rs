@@ -1,4 +1,5 @@
-//! A precise wakeup for the next send.
+//! A precise wakeup for the next send (and, in `volley serve`, for the
+//! next answer that is due).
 //!
 //! mio's poll timeout has millisecond resolution (it rounds up), which
 //! would make every paced request leave up to 1 ms after its intended time
@@ -16,14 +17,16 @@ use std::time::{Duration, Instant};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
-pub(crate) struct SendTimer {
+/// A timerfd registered with mio polls: wakes a loop at an exact instant.
+#[derive(Debug)]
+pub struct PreciseTimer {
     fd: OwnedFd,
     armed: Option<Instant>,
 }
 
-impl SendTimer {
+impl PreciseTimer {
     /// A timer registered with each of `registries` under `token`.
-    pub(crate) fn new(registries: &[&Registry], token: Token) -> io::Result<Self> {
+    pub fn new(registries: &[&Registry], token: Token) -> io::Result<Self> {
         // SAFETY: plain syscall; the result is checked before use.
         let raw = unsafe {
             libc::timerfd_create(
@@ -44,7 +47,7 @@ impl SendTimer {
 
     /// Makes the timer fire at `at`, unless it is already set for that
     /// instant.
-    pub(crate) fn arm(&mut self, at: Instant) -> io::Result<()> {
+    pub fn arm(&mut self, at: Instant) -> io::Result<()> {
         if self.armed == Some(at) {
             return Ok(());
         }
@@ -76,7 +79,7 @@ impl SendTimer {
     }
 
     /// The timer fired (or was found expired): it must be armed again.
-    pub(crate) fn fired(&mut self) {
+    pub fn fired(&mut self) {
         self.armed = None;
     }
 }

@@ -56,7 +56,6 @@ mod server;
 mod shared;
 #[cfg(test)]
 mod testing;
-mod timer;
 
 use std::net::SocketAddr;
 use std::time::Duration;

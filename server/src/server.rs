@@ -16,8 +16,8 @@ use slab::Slab;
 use crate::conn::{Conn, Next};
 use crate::responses::{Picker, Responses};
 use crate::shared::{Due, Shared};
-use crate::timer::DueTimer;
 use crate::{LINGER, ServeConfig, ServeStats, valid_status};
+use volley_driver::PreciseTimer;
 
 const LISTENER: Token = Token(0);
 /// The token of the shutdown waker.
@@ -49,7 +49,7 @@ pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
     handle: ShutdownHandle,
-    timer: DueTimer,
+    timer: PreciseTimer,
     conns: Slab<Conn>,
     shared: Shared,
 }
@@ -157,7 +157,7 @@ impl Server {
             waker,
             stop: Arc::new(AtomicBool::new(false)),
         };
-        let timer = DueTimer::new(poll.registry(), TIMER)?;
+        let timer = PreciseTimer::new(&[poll.registry()], TIMER)?;
         Ok(Self {
             poll,
             listener,
