@@ -226,6 +226,16 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) no_keepalive: bool,
 
+    /// Speak HTTP/2: over https with ALPN h2, over http:// by prior
+    /// knowledge (h2c). Users become streams over --connections.
+    #[arg(long)]
+    pub(crate) http2: bool,
+
+    /// With --http2: the connections to each origin that the users' streams
+    /// share [default: --threads]
+    #[arg(long, value_name = "N", requires = "http2")]
+    pub(crate) connections: Option<String>,
+
     /// Event-loop threads; users and rate are split evenly across them
     /// [default: CPU cores, at most --users]
     #[arg(long, value_name = "N")]

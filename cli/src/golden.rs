@@ -89,6 +89,8 @@ fn fixture() -> (RunInfo, Stats, Vec<crate::plan::threshold::Rule>) {
         users: 20,
         threads: 2,
         keep_alive: true,
+        protocol: crate::result::HTTP1.into(),
+        connections: None,
         timeout: Duration::from_secs(1),
         tls: true,
         insecure: true,

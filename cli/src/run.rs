@@ -144,6 +144,12 @@ pub(crate) fn execute(
         users: plan.config.users,
         threads: engines.len(),
         keep_alive: plan.config.keep_alive,
+        protocol: match &plan.config.http2 {
+            Some(_) => crate::result::HTTP2,
+            None => crate::result::HTTP1,
+        }
+        .into(),
+        connections: plan.config.http2.as_ref().map(|h| h.connections),
         timeout: plan.config.timeout,
         tls: plan.origins.iter().any(|o| o.tls.is_some()),
         insecure: plan.insecure,

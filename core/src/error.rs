@@ -85,11 +85,17 @@ pub enum ErrorKind {
     /// A complete response whose body does not contain the expected text
     /// (`--expect-body`, SPEC §10).
     BodyMismatch,
+    /// HTTP/2: the server reset the stream after it began processing the
+    /// request (SPEC §11).
+    StreamReset,
+    /// HTTP/2: the server did not process the request, three times
+    /// (REFUSED_STREAM, or above a GOAWAY's last stream; SPEC §11).
+    RefusedStream,
 }
 
 impl ErrorKind {
     /// Number of kinds; the length of per-kind tables.
-    pub const COUNT: usize = 11;
+    pub const COUNT: usize = 13;
 
     /// Every kind, in report order.
     pub const ALL: [Self; Self::COUNT] = [
@@ -104,6 +110,8 @@ impl ErrorKind {
         Self::Io,
         Self::UnexpectedStatus,
         Self::BodyMismatch,
+        Self::StreamReset,
+        Self::RefusedStream,
     ];
 
     /// Index into per-kind tables.
@@ -125,6 +133,8 @@ impl ErrorKind {
             Self::Io => "io",
             Self::UnexpectedStatus => "unexpected_status",
             Self::BodyMismatch => "body_mismatch",
+            Self::StreamReset => "stream_reset",
+            Self::RefusedStream => "refused_stream",
         }
     }
 
@@ -142,6 +152,8 @@ impl ErrorKind {
             Self::Io => "i/o error",
             Self::UnexpectedStatus => "unexpected status",
             Self::BodyMismatch => "body mismatch",
+            Self::StreamReset => "stream reset",
+            Self::RefusedStream => "refused stream",
         }
     }
 }

@@ -55,7 +55,7 @@ mod timer;
 pub(crate) use std::time::{Duration, Instant};
 
 pub use buckets::{BOUNDS_US, Buckets};
-pub use engine::{Config, Engine, MAX_DRAIN, Outcome, RequestRecord, Wake};
+pub use engine::{Config, Engine, Http2, MAX_DRAIN, Outcome, RequestRecord, Wake};
 pub use error::{ErrorKind, ParseError};
 pub use event::{ConnId, Output, Stop};
 pub use mix::{Mix, MixError, Order};

@@ -98,6 +98,10 @@ pub struct Stats {
     /// is not a new request: the request is counted once in `scheduled`,
     /// `sent` and its outcome; its second write is in `bytes_out`.
     pub retries: u64,
+    /// HTTP/2 streams opened (each request's, and each retry's).
+    pub streams: u64,
+    /// HTTP/2 GOAWAY frames received.
+    pub goaways: u64,
     /// Time from `t0` to the last completion or failure.
     pub elapsed: Duration,
     /// The sending window: from `t0` until no new request could start (the
@@ -148,6 +152,8 @@ impl Stats {
             connect_failures: 0,
             destinations: Vec::new(),
             retries: 0,
+            streams: 0,
+            goaways: 0,
             elapsed: Duration::ZERO,
             duration: Duration::ZERO,
             timeline: Vec::new(),
@@ -371,6 +377,8 @@ impl Stats {
             }
         }
         self.retries += other.retries;
+        self.streams += other.streams;
+        self.goaways += other.goaways;
         self.tls_full += other.tls_full;
         self.tls_resumed += other.tls_resumed;
         self.elapsed = self.elapsed.max(other.elapsed);

@@ -301,6 +301,14 @@ impl EventLoop {
                     let opened = self.routes[self.origin(id)].open(id);
                     self.start_connect(id, now, opened);
                 }
+                Output::Send(ConnId(id)) if self.engine.is_http2() => {
+                    let socket = &mut self.sockets[id];
+                    self.engine.take_bytes(ConnId(id), socket.tail_mut());
+                    match socket.send_tail() {
+                        Ok(()) => self.note_unflushed(id),
+                        Err(e) => self.report(id, now, &Failure::Io(e)),
+                    }
+                }
                 Output::Send(ConnId(id)) => {
                     match self.sockets[id].send(self.engine.request_bytes(ConnId(id))) {
                         Ok(()) => self.note_unflushed(id),
@@ -424,15 +432,30 @@ impl EventLoop {
         let now = clocks.now;
         for _ in 0..MAX_READS_PER_EVENT {
             let engine = &mut self.engine;
+            let mut not_h2 = false;
             let mut on = |event: ReadEvent<'_>| match event {
-                ReadEvent::Handshaken { started, resumed } => {
-                    engine.handle_connected_tls(conn, now, started, resumed)
-                }
+                ReadEvent::Handshaken { h2: false, .. } if engine.is_http2() => not_h2 = true,
+                ReadEvent::Handshaken {
+                    started, resumed, ..
+                } => engine.handle_connected_tls(conn, now, started, resumed),
                 ReadEvent::Data { bytes, arrived } => {
                     engine.handle_data(conn, clocks.arrival(arrived), bytes)
                 }
             };
             let outcome = self.sockets[id].read(&mut self.buf, &mut on);
+            if not_h2 {
+                if let Some(tls) = &self.tls[self.origin(id)] {
+                    self.control.fail(tls.not_h2_message());
+                }
+                self.sockets[id].close();
+                self.engine.handle_error(
+                    conn,
+                    now,
+                    volley_core::ErrorKind::Tls,
+                    &"the server did not select HTTP/2 (ALPN h2)",
+                );
+                return;
+            }
             match outcome {
                 // A short read drained the socket: with edge-triggered
                 // readiness, later data raises a new event, so skip the

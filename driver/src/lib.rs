@@ -107,10 +107,10 @@ pub fn run(plan: RunPlan, control: Arc<Control>) -> Result<Stats, SetupError> {
         let handle = std::thread::Builder::new()
             .name(format!("volley-loop-{index}"))
             .spawn(move || -> Result<Stats, SetupError> {
-                let users = config.users;
                 let engine = Engine::new(config, template, Instant::now());
+                let slots = engine.connection_slots();
                 let event_loop =
-                    EventLoop::new(engine, users, origins, Arc::clone(&control), index, log);
+                    EventLoop::new(engine, slots, origins, Arc::clone(&control), index, log);
                 match event_loop {
                     Ok(l) => l.run(&gate).map_err(SetupError::Loop),
                     Err(e) => {

@@ -8,8 +8,13 @@ use crate::error::Failure;
 
 /// What one read pass produced, for the event loop to hand to the engine.
 pub(crate) enum ReadEvent<'b> {
-    /// The TLS handshake finished (https only).
-    Handshaken { started: Instant, resumed: bool },
+    /// The TLS handshake finished (https only); `h2` if ALPN selected
+    /// HTTP/2.
+    Handshaken {
+        started: Instant,
+        resumed: bool,
+        h2: bool,
+    },
     /// Plaintext bytes, with the kernel's receive timestamp of the last
     /// segment they came in (wall clock, since the Unix epoch), if it gave
     /// one.

@@ -1,7 +1,7 @@
-//! One user's socket slot: the mio stream, its connect confirmation, and
-//! the unsent tail of the request being written. For an https target the
-//! slot also holds the TLS session, which does its own reading and writing
-//! of the stream (`tls.rs`).
+//! One connection's socket slot: the mio stream, its connect
+//! confirmation, and the unsent tail of what is being written. For an
+//! https target the slot also holds the TLS session, which does its own
+//! reading and writing of the stream (`tls.rs`).
 
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
@@ -44,6 +44,12 @@ pub(crate) struct Socket {
     /// every request, so the tail needs no buffer of its own. (With TLS,
     /// rustls holds the unsent records instead.)
     pending: Option<usize>,
+    /// HTTP/2: the connection's bytes not yet written, from
+    /// [`volley_core::Engine::take_bytes`]. Unlike an HTTP/1.1 request
+    /// they differ from one write to the next, so the slot keeps them;
+    /// `tail_at` is the first unwritten one.
+    tail: Vec<u8>,
+    tail_at: usize,
 }
 
 impl Socket {
@@ -83,6 +89,8 @@ impl Socket {
         self.connecting = false;
         self.tls = None;
         self.pending = None;
+        self.tail.clear();
+        self.tail_at = 0;
     }
 
     pub(crate) fn is_connecting(&self) -> bool {
@@ -132,14 +140,61 @@ impl Socket {
         }
     }
 
-    /// Writes whatever is pending (the request's tail, or TLS records)
-    /// until done or the socket would block.
+    /// HTTP/2: the buffer the engine's bytes go into before
+    /// [`Socket::send_tail`] (see [`volley_core::Engine::take_bytes`]).
+    pub(crate) fn tail_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.tail
+    }
+
+    /// HTTP/2: writes the connection's bytes that the engine handed over;
+    /// what the socket does not take stays for [`Socket::flush`]. With
+    /// TLS, rustls takes them all and keeps the records instead.
+    pub(crate) fn send_tail(&mut self) -> io::Result<()> {
+        let Some(stream) = &mut self.stream else {
+            self.tail.clear();
+            self.tail_at = 0;
+            return Ok(());
+        };
+        if let Some(tls) = &mut self.tls {
+            let sent = tls.send(&self.tail[self.tail_at..], stream);
+            self.tail.clear();
+            self.tail_at = 0;
+            return sent;
+        }
+        self.flush_tail()
+    }
+
+    fn flush_tail(&mut self) -> io::Result<()> {
+        let Some(stream) = &mut self.stream else {
+            return Ok(());
+        };
+        while self.tail_at < self.tail.len() {
+            match stream.write(&self.tail[self.tail_at..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.tail_at += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        // All written: empty, keeping the capacity, which the engine gets
+        // back on the next swap.
+        self.tail.clear();
+        self.tail_at = 0;
+        Ok(())
+    }
+
+    /// Writes whatever is pending (the request's tail, HTTP/2's bytes, or
+    /// TLS records) until done or the socket would block.
     pub(crate) fn flush(&mut self, request: &[u8]) -> io::Result<()> {
         let Some(stream) = &mut self.stream else {
             return Ok(());
         };
         if let Some(tls) = &mut self.tls {
             return tls.flush(stream);
+        }
+        if !self.tail.is_empty() {
+            return self.flush_tail();
         }
         let Some(mut off) = self.pending else {
             return Ok(());
@@ -158,7 +213,9 @@ impl Socket {
     }
 
     pub(crate) fn has_pending(&self) -> bool {
-        self.pending.is_some() || self.tls.as_ref().is_some_and(|t| t.wants_write())
+        self.pending.is_some()
+            || self.tail_at < self.tail.len()
+            || self.tls.as_ref().is_some_and(|t| t.wants_write())
     }
 
     /// One read pass: for plain TCP one `read` into `buf`; for TLS, the

@@ -33,6 +33,8 @@ pub struct TlsOptions {
     /// The client certificate chain and its private key, PEM (`--cert`,
     /// `--key`), for servers that require mutual TLS.
     pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// Offer only HTTP/2 in ALPN (`--http2`, SPEC §11).
+    pub http2: bool,
 }
 
 /// TLS configured and ready to make connections.
@@ -47,7 +49,7 @@ pub struct Tls {
 impl Tls {
     /// Builds the client configuration: webpki roots plus `--cacert` (or
     /// `--insecure`), the client certificate if any, TLS 1.2 and 1.3, ALPN
-    /// `http/1.1`, SNI from the host, and an in-memory session cache shared
+    /// `http/1.1` (or, for `--http2`, `h2`), SNI from the host, and an in-memory session cache shared
     /// by all connections, so a user that reconnects resumes its session.
     pub fn new(options: &TlsOptions) -> Result<Self, TlsSetupError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -66,7 +68,11 @@ impl Tls {
             .with_client_cert_resolver(
                 Arc::clone(&client) as Arc<dyn rustls::client::ResolvesClientCert>
             );
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = vec![if options.http2 {
+            b"h2".to_vec()
+        } else {
+            b"http/1.1".to_vec()
+        }];
         let server_name = ServerName::try_from(options.server_name.clone()).map_err(|_| {
             TlsSetupError(format!(
                 "--url: {:?} is not a valid TLS server name",
@@ -85,6 +91,16 @@ impl Tls {
     /// at once with this message instead of counting thousands of copies.
     pub(crate) fn fatal_message(&self, e: &rustls::Error) -> Option<String> {
         trust::fatal_message(e, &self.host, self.client.key.is_some())
+    }
+
+    /// The server did not select `h2` in the handshake of an `--http2`
+    /// run: every connection would meet the same, so the run ends.
+    pub(crate) fn not_h2_message(&self) -> String {
+        format!(
+            "the server {} did not select HTTP/2 (ALPN h2) in the TLS handshake; \
+             it speaks HTTP/1.1 only: run without --http2",
+            self.host
+        )
     }
 
     /// The server asked for a client certificate and none was given: what
@@ -180,7 +196,12 @@ impl TlsSession {
         if let (Some(started), false) = (self.handshake_started, self.conn.is_handshaking()) {
             self.handshake_started = None;
             let resumed = self.conn.handshake_kind() == Some(HandshakeKind::Resumed);
-            on(ReadEvent::Handshaken { started, resumed });
+            let h2 = self.conn.alpn_protocol() == Some(b"h2");
+            on(ReadEvent::Handshaken {
+                started,
+                resumed,
+                h2,
+            });
         }
         let mut closed = eof;
         loop {

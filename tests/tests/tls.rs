@@ -20,6 +20,7 @@ fn run_driver(
         insecure: false,
         cacert: Some(ca.to_path_buf()),
         client_cert: None,
+        http2: false,
     })
     .unwrap();
     let template = RequestTemplate::new(&RequestSpec {

@@ -53,10 +53,13 @@ fn header(s: &Summary<'_>, out: &mut dyn Write) -> io::Result<()> {
         if info.users == 1 { "" } else { "s" },
         info.threads,
         if info.threads == 1 { "" } else { "s" },
-        if info.keep_alive {
-            ""
-        } else {
-            ", a new connection per request"
+        match (info.connections, info.keep_alive) {
+            (Some(c), _) => format!(
+                ", HTTP/2 over {c} connection{} to each origin",
+                if c == 1 { "" } else { "s" }
+            ),
+            (None, true) => String::new(),
+            (None, false) => ", a new connection per request".into(),
         }
     )?;
     if let Some(to) = s.destinations_to_show() {
@@ -257,10 +260,22 @@ fn transfer(s: &Summary<'_>, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out)?;
-    if s.connections.retried > 0 {
+    if s.connections.streams > 0 {
         writeln!(
             out,
-            "  retried     {:>10}   requests whose reused connection the server closed before answering",
+            "  streams     {:>10}   HTTP/2; {} GOAWAY received",
+            thousands(s.connections.streams),
+            thousands(s.connections.goaways)
+        )?;
+    }
+    if s.connections.retried > 0 {
+        let why = match s.connections.streams {
+            0 => "requests whose reused connection the server closed before answering",
+            _ => "requests the server did not process, sent again",
+        };
+        writeln!(
+            out,
+            "  retried     {:>10}   {why}",
             thousands(s.connections.retried)
         )?;
     }

@@ -16,7 +16,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use volley_core::{Config, Rate, Requests};
+use volley_core::{Config, Http2, Rate, Requests};
 
 use crate::args::{MergeArgs, OutputFormat, RunArgs};
 use crate::error::{UsageError, usage};
@@ -265,6 +265,7 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
                         .as_ref()
                         .zip(args.key.as_ref())
                         .map(|(c, k)| (PathBuf::from(c), PathBuf::from(k))),
+                    http2: args.http2,
                 };
                 volley_driver::Tls::new(&options).map_err(|e| UsageError(e.to_string()))
             });
@@ -293,6 +294,18 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
     config.timeout = timeout;
     config.connect_timeout = connect_timeout;
     config.keep_alive = !args.no_keepalive;
+    let threads = match http2(args, threads, users)? {
+        Some(plan) => {
+            // Each loop keeps at least one connection.
+            let threads = threads.min(plan.connections);
+            config.http2 = Some(Http2::new(
+                plan.connections,
+                built.origins.iter().map(|o| o.https).collect(),
+            ));
+            threads
+        }
+        None => threads,
+    };
     let reach = Reach {
         connect_to: args
             .connect_to
@@ -338,6 +351,35 @@ pub(crate) fn build(args: &RunArgs) -> Result<Plan, UsageError> {
         start_at: args.start_at.as_deref().map(parse::start_at).transpose()?,
         watch,
     })
+}
+
+/// What `--http2` and `--connections` ask for.
+struct Http2Plan {
+    connections: usize,
+}
+
+/// `--http2` and `--connections N` (SPEC §11): N connections to each
+/// origin, by default one per thread; never more than the users, who are
+/// the streams that keep them busy.
+fn http2(args: &RunArgs, threads: usize, users: usize) -> Result<Option<Http2Plan>, UsageError> {
+    if !args.http2 {
+        return Ok(None);
+    }
+    if args.no_keepalive {
+        return usage(
+            "--no-keepalive does not apply to --http2: its streams share long-lived connections (see --connections)",
+        );
+    }
+    let connections = match &args.connections {
+        Some(s) => parse::count("--connections", s, 1)? as usize,
+        None => threads,
+    };
+    if connections > users {
+        return usage(format!(
+            "--connections {connections} is more than --users {users}: each connection needs a user to keep a stream on it; give at most {users}"
+        ));
+    }
+    Ok(Some(Http2Plan { connections }))
 }
 
 /// `--unix-socket PATH`: it must be a socket already.

@@ -57,6 +57,7 @@ pub(crate) fn merge(mut parts: Vec<Saved>) -> Saved {
                     users: a.users + b.users,
                     threads: a.threads + b.threads,
                     keep_alive: a.keep_alive && b.keep_alive,
+                    connections: a.connections.zip(b.connections).map(|(x, y)| x + y),
                     timeout: a.timeout.max(b.timeout),
                     tls: a.tls || b.tls,
                     insecure: a.insecure || b.insecure,

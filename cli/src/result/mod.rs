@@ -47,6 +47,12 @@ pub(crate) struct RunInfo {
     pub(crate) users: usize,
     pub(crate) threads: usize,
     pub(crate) keep_alive: bool,
+    /// `http/1.1`, or `h2` for `--http2` (SPEC §11).
+    #[serde(default = "http1")]
+    pub(crate) protocol: String,
+    /// HTTP/2: the connections to each origin (`--connections`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) connections: Option<usize>,
     #[serde(rename = "timeout_s", with = "codec::seconds")]
     pub(crate) timeout: Duration,
     /// The target is https.
@@ -67,6 +73,16 @@ pub(crate) struct RunInfo {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) targets: Vec<TargetInfo>,
 }
+
+/// `run.protocol` of results written before HTTP/2.
+fn http1() -> String {
+    HTTP1.into()
+}
+
+/// `run.protocol` of an HTTP/1.1 run.
+pub(crate) const HTTP1: &str = "http/1.1";
+/// `run.protocol` of an `--http2` run.
+pub(crate) const HTTP2: &str = "h2";
 
 /// One target of `run.targets`: what it sends and its share of the mix.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -390,6 +406,12 @@ pub(crate) struct Connections {
     /// connection they were written on closed before answering (SPEC §2).
     #[serde(default)]
     pub(crate) retried: u64,
+    /// HTTP/2 streams opened, retries included (SPEC §11).
+    #[serde(default)]
+    pub(crate) streams: u64,
+    /// HTTP/2 GOAWAY frames received.
+    #[serde(default)]
+    pub(crate) goaways: u64,
 }
 
 impl Bytes {
@@ -417,6 +439,8 @@ impl Connections {
             tls_resumed: s.tls_resumed,
             by_address: s.destinations.iter().cloned().collect(),
             retried: s.retries,
+            streams: s.streams,
+            goaways: s.goaways,
         }
     }
 }

@@ -110,6 +110,8 @@ impl Document {
         stats.tls_resumed = self.connections.tls_resumed;
         stats.destinations = self.connections.by_address.into_iter().collect();
         stats.retries = self.connections.retried;
+        stats.streams = self.connections.streams;
+        stats.goaways = self.connections.goaways;
         stats.timeline = Row::seconds(&self.timeline, "timeline")?;
         let mut info = self.run;
         if !self.targets.is_empty() {

@@ -48,16 +48,57 @@ pub fn encode_request(
     field(":authority", authority, out);
     field(":path", path, out);
     for &(name, value) in headers {
-        let te_other = name.eq_ignore_ascii_case("te") && value != "trailers";
-        if te_other
-            || CONNECTION_SPECIFIC
-                .iter()
-                .any(|c| name.eq_ignore_ascii_case(c))
-        {
-            continue;
+        if !is_connection_specific(name, value) {
+            field(name, value, out);
         }
-        field(name, value, out);
     }
+}
+
+/// Appends the header block of the HTTP/1.1 request `request` (head and
+/// body, as [`crate::RequestTemplate`] renders it) to `out`, as
+/// [`encode_request`] would encode its parts with `scheme`, and returns the
+/// offset of the body in `request`. `None` if `request` is not a complete
+/// HTTP/1.1 request head, or has more fields than [`crate::MAX_HEADERS`].
+///
+/// One rendering serves both protocols: a target is rendered as HTTP/1.1
+/// once (or, with placeholders, for each request) and re-encoded here, so
+/// HTTP/2 sends exactly the fields HTTP/1.1 would, less those that are
+/// specific to an HTTP/1.1 connection.
+pub fn encode_http1(request: &[u8], scheme: &str, out: &mut Vec<u8>) -> Option<usize> {
+    let mut fields = [httparse::EMPTY_HEADER; crate::MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut fields);
+    let httparse::Status::Complete(body) = parsed.parse(request).ok()? else {
+        return None;
+    };
+    let (method, path) = (parsed.method?, parsed.path?);
+    let host = parsed
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("host"))
+        .and_then(|h| std::str::from_utf8(h.value).ok())
+        .unwrap_or_default();
+    field(":method", method, out);
+    field(":scheme", scheme, out);
+    field(":authority", host, out);
+    field(":path", path, out);
+    for h in parsed.headers.iter() {
+        let Ok(value) = std::str::from_utf8(h.value) else {
+            continue;
+        };
+        if !is_connection_specific(h.name, value) {
+            field(h.name, value, out);
+        }
+    }
+    Some(body)
+}
+
+/// RFC 9113 §8.2.2's connection-specific fields, and `host`, which
+/// `:authority` carries.
+fn is_connection_specific(name: &str, value: &str) -> bool {
+    (name.eq_ignore_ascii_case("te") && value != "trailers")
+        || CONNECTION_SPECIFIC
+            .iter()
+            .any(|c| name.eq_ignore_ascii_case(c))
 }
 
 /// One field, as the static table allows (RFC 7541 §6.1, §6.2.2).
@@ -251,6 +292,40 @@ mod tests {
                 (":path", &path),
                 (&name, &value),
             ])
+        );
+    }
+
+    #[test]
+    fn an_http1_rendering_encodes_as_its_parts_do() {
+        let request = b"POST /login?x=1 HTTP/1.1\r\nHost: api.test:8080\r\nUser-Agent: volley/1\r\nContent-Length: 4\r\nConnection: close\r\nX-Id: 7\r\n\r\nbody";
+        let mut block = vec![];
+        let body = encode_http1(request, "http", &mut block).unwrap();
+        assert_eq!(&request[body..], b"body");
+        let expected = encode(
+            "POST",
+            "http",
+            "ignored",
+            "/login?x=1",
+            &[
+                ("Host", "api.test:8080"),
+                ("User-Agent", "volley/1"),
+                ("Content-Length", "4"),
+                ("Connection", "close"),
+                ("X-Id", "7"),
+            ],
+        );
+        assert_eq!(decode(&block), decode(&expected));
+        assert_eq!(
+            decode(&block)[..3],
+            owned(&[
+                (":method", "POST"),
+                (":scheme", "http"),
+                (":authority", "api.test:8080")
+            ])[..]
+        );
+        assert_eq!(
+            encode_http1(b"GET / HTTP/1.1\r\nHost: a", "http", &mut vec![]),
+            None
         );
     }
 }

@@ -9,7 +9,7 @@ mod huffman;
 mod table;
 
 pub use decode::Decoder;
-pub use encode::encode_request;
+pub use encode::{encode_http1, encode_request};
 
 /// The initial `SETTINGS_HEADER_TABLE_SIZE` (RFC 9113 §6.5.2).
 pub const DEFAULT_TABLE_SIZE: usize = 4096;

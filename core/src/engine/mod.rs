@@ -1,4 +1,10 @@
 //! The engine: a fixed pool of users driven by the arrival schedule.
+//!
+//! Under HTTP/1.1 each user has a connection of its own; under HTTP/2
+//! ([`Config::http2`]) users are streams over a few shared connections,
+//! which [`h2`] keeps.
+
+mod h2;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -13,6 +19,8 @@ use crate::targets::Requests;
 use crate::template::Values;
 use crate::timer::DeadlineList;
 use crate::{Duration, Instant};
+
+pub use h2::Http2;
 
 /// After the end, in-flight requests are awaited at most this long (SPEC §2).
 pub const MAX_DRAIN: Duration = Duration::from_secs(5);
@@ -55,6 +63,8 @@ pub struct Config {
     /// Keep each second's latencies and service times in the timeline
     /// ([`Stats::keep_seconds`]).
     pub keep_seconds: bool,
+    /// Speak HTTP/2 (SPEC §11): users are streams over these connections.
+    pub http2: Option<Http2>,
 }
 
 impl Config {
@@ -68,6 +78,10 @@ impl Config {
                 users: self.users / n + usize::from(i < self.users % n),
                 stride: self.stride * n as u64,
                 phase: self.phase + self.stride * i as u64,
+                http2: self.http2.as_ref().map(|h| Http2 {
+                    connections: (h.connections / n + usize::from(i < h.connections % n)).max(1),
+                    ..h.clone()
+                }),
                 ..self.clone()
             })
             .collect()
@@ -105,6 +119,7 @@ impl Config {
             keep_alive: true,
             record_requests: false,
             keep_seconds: false,
+            http2: None,
         }
     }
 }
@@ -120,8 +135,13 @@ struct InFlight {
     first_byte: Option<Instant>,
     bytes_in: u64,
     /// It lost the keep-alive race once and went again on a new
-    /// connection; it does not go a third time.
+    /// connection; it does not go a third time. (Under HTTP/2: it went
+    /// again at least once.)
     retried: bool,
+    /// HTTP/2: the status of its response head, once it came.
+    status: u16,
+    /// HTTP/2: times the server did not process it.
+    refusals: u8,
 }
 
 /// How a logged request ended.
@@ -188,6 +208,8 @@ struct User {
     /// Connect failures in a row, for the backoff.
     failures: u32,
     connect_started: Instant,
+    /// HTTP/2: the connection slot and stream its request is on.
+    stream: Option<(usize, crate::h2::StreamId)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -268,6 +290,8 @@ pub struct Engine {
     /// The highest stop level handed in so far.
     stop: Option<Stop>,
     stats: Stats,
+    /// The connections and waiting streams of an HTTP/2 run.
+    h2: Option<Box<h2::Side>>,
 }
 
 impl Engine {
@@ -306,6 +330,7 @@ impl Engine {
                     found: 0,
                     failures: 0,
                     connect_started: now,
+                    stream: None,
                 })
                 .collect(),
             connecting: DeadlineList::new(n),
@@ -323,6 +348,7 @@ impl Engine {
             config,
             scratch: Vec::new(),
             started: vec![0; requests.len()],
+            h2: None,
             requests,
             pacer,
         };
@@ -333,17 +359,53 @@ impl Engine {
         for lane in 0..engine.lanes.len() {
             engine.lanes[lane].cursor = engine.next_of(lane, 0);
         }
-        for u in 0..n {
-            engine.connect(u, now);
+        if let Some(plan) = &engine.config.http2 {
+            let side = h2::Side::new(plan, &engine.requests, now);
+            engine.connecting = DeadlineList::new(side.slots().max(n));
+            engine.h2 = Some(Box::new(side));
+            for (origin, u) in h2::users_free(&engine.users).collect::<Vec<_>>() {
+                engine.lanes[origin].idle.push_back(u);
+            }
+            let pending = if n == 0 { 0 } else { engine.h2_start(now) };
+            engine.phase = Phase::Warmup { pending };
+        } else {
+            for u in 0..n {
+                engine.connect(u, now);
+            }
         }
-        if n == 0 {
+        if engine.phase == (Phase::Warmup { pending: 0 }) {
             engine.phase = Phase::Ready;
         }
         engine
     }
 
+    /// How many connection slots the driver keeps: [`ConnId`]s are
+    /// `0..connection_slots()`. One per user under HTTP/1.1; under HTTP/2,
+    /// twice the connections of each origin (one may drain after a GOAWAY
+    /// while its replacement opens).
+    pub fn connection_slots(&self) -> usize {
+        self.h2.as_ref().map_or(self.users.len(), |h| h.slots())
+    }
+
+    /// The run speaks HTTP/2: on [`Output::Send`] the driver writes what
+    /// [`Engine::take_bytes`] gives it, not [`Engine::request_bytes`].
+    pub fn is_http2(&self) -> bool {
+        self.h2.is_some()
+    }
+
+    /// HTTP/2: moves the bytes queued for `conn`'s server into `dst`
+    /// (appended; when `dst` is empty the buffers are swapped, so the
+    /// steady state copies and allocates nothing). Call on each
+    /// [`Output::Send`]; the driver keeps what the socket does not take.
+    pub fn take_bytes(&mut self, conn: ConnId, dst: &mut Vec<u8>) {
+        self.h2_take_bytes(conn, dst);
+    }
+
     /// The bytes to write on [`Output::Send`] of `conn`: its request.
     pub fn request_bytes(&self, conn: ConnId) -> &[u8] {
+        if self.h2.is_some() {
+            return &[];
+        }
         let Some(user) = self.users.get(conn.0) else {
             return &[];
         };
@@ -374,6 +436,9 @@ impl Engine {
     /// The origin `conn` connects to: an index into the origins its
     /// requests name (always 0 when they name one).
     pub fn origin_of(&self, conn: ConnId) -> usize {
+        if let Some(side) = &self.h2 {
+            return side.origin_of(conn);
+        }
         self.users.get(conn.0).map_or(0, |u| u.origin)
     }
 
@@ -433,6 +498,9 @@ impl Engine {
     }
 
     fn connected(&mut self, conn: ConnId, now: Instant, tls: Option<(Instant, bool)>) {
+        if self.h2.is_some() {
+            return self.h2_connected(conn.0, now, tls);
+        }
         let u = conn.0;
         let Some(user) = self.users.get_mut(u) else {
             return;
@@ -463,6 +531,9 @@ impl Engine {
 
     /// Bytes arrived on `conn`.
     pub fn handle_data(&mut self, conn: ConnId, now: Instant, data: &[u8]) {
+        if self.h2.is_some() {
+            return self.h2_data(conn.0, now, data);
+        }
         let u = conn.0;
         let Some(user) = self.users.get_mut(u) else {
             return;
@@ -517,6 +588,9 @@ impl Engine {
     /// in flight it fails the request as closed early, unless the close is
     /// SPEC §2's keep-alive race (see [`Engine::handle_error`]).
     pub fn handle_eof(&mut self, conn: ConnId, now: Instant) {
+        if self.h2.is_some() {
+            return self.h2_eof(conn.0, now);
+        }
         let u = conn.0;
         let Some(user) = self.users.get_mut(u) else {
             return;
@@ -581,6 +655,9 @@ impl Engine {
         kind: ErrorKind,
         message: &dyn fmt::Display,
     ) {
+        if self.h2.is_some() {
+            return self.h2_error(conn.0, now, kind, message);
+        }
         let u = conn.0;
         let Some(user) = self.users.get(u) else {
             return;
@@ -636,6 +713,10 @@ impl Engine {
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some(u) = self.connecting.pop_expired(now) {
             let limit = self.config.connect_timeout;
+            if self.h2.is_some() {
+                self.h2_connect_failed_timeout(u, now, limit);
+                continue;
+            }
             self.connect_failed(
                 u,
                 now,
@@ -645,6 +726,10 @@ impl Engine {
         }
         while let Some(u) = self.responding.pop_expired(now) {
             let limit = self.config.timeout;
+            if self.h2.is_some() {
+                self.h2_timeout(u, now, limit);
+                continue;
+            }
             self.fail(
                 u,
                 now,
@@ -659,6 +744,10 @@ impl Engine {
                 break;
             }
             self.backoff.pop();
+            if self.h2.is_some() {
+                self.h2_backoff_over(u, now);
+                continue;
+            }
             self.users[u].conn.backoff_over();
             self.lanes[self.users[u].origin].idle.push_back(u);
         }
@@ -679,6 +768,11 @@ impl Engine {
         }
         let out = self.outputs.pop_front();
         match out {
+            Some(Output::Send(ConnId(s))) if self.h2.is_some() => self.h2_sending(s, now),
+            Some(Output::Close(ConnId(s))) if self.h2.is_some() => self.h2_closed(s, now),
+            Some(Output::Connect(ConnId(s))) if self.h2.is_some() => {
+                self.h2_connecting_from(s, now)
+            }
             Some(Output::Send(ConnId(u))) => self.sending(u, now),
             Some(Output::Connect(ConnId(u))) => self.connecting_from(u, now),
             _ => {}
@@ -778,7 +872,13 @@ impl Engine {
                 first_byte: None,
                 bytes_in: 0,
                 retried: false,
+                status: 0,
+                refusals: 0,
             });
+            if self.h2.is_some() {
+                self.h2_dispatch(u, now);
+                continue;
+            }
             match self.users[u].conn.state() {
                 ConnState::Idle => self.send(u, now),
                 _ => self.connect(u, now),
@@ -953,7 +1053,7 @@ impl Engine {
 
     fn warmup_progress(&mut self) {
         if let Phase::Warmup { pending } = &mut self.phase {
-            *pending -= 1;
+            *pending = pending.saturating_sub(1);
             if *pending == 0 {
                 self.phase = Phase::Ready;
             }
@@ -1163,6 +1263,7 @@ impl Engine {
                 self.close(u);
             }
         }
+        self.h2_finish();
         self.in_flight = 0;
         for lane in &mut self.lanes {
             lane.idle.clear();
