@@ -271,8 +271,13 @@ impl EventLoop {
     /// Whether a socket waits on its readiness to make progress: a
     /// connect, a TLS handshake, a request still being written (see
     /// [`sleep::choose`]).
+    ///
+    /// Under HTTP/2 the loop is always busy: the responses of many streams
+    /// share one socket, and a read stamps all it takes with the arrival
+    /// of its last segment, so reading them only at the next send would
+    /// make every response in that read as late as the last one.
     fn is_busy(&mut self) -> bool {
-        if self.engine.is_connecting() {
+        if self.engine.is_connecting() || self.engine.is_http2() {
             return true;
         }
         let sockets = &self.sockets;
