@@ -172,7 +172,13 @@ impl Conn {
 
     /// Answers buffered requests, writes, and reads more, until the socket
     /// would block or the read budget is spent.
-    pub(crate) fn drive(&mut self, sh: &mut Shared, now: Instant) -> Next {
+    ///
+    /// `now` is when the server woke, which bytes already buffered arrived
+    /// before; bytes read here may have arrived since (the thread may have
+    /// been preempted after writing an answer, and the client sent its
+    /// next request meanwhile), so the clock is read again after a read,
+    /// or their answers' delay would start early.
+    pub(crate) fn drive(&mut self, sh: &mut Shared, mut now: Instant) -> Next {
         if self.state == ConnState::Lingering {
             return self.drain();
         }
@@ -186,7 +192,7 @@ impl Conn {
             }
             match self.fill() {
                 Ok(0) => self.state = self.state.on(Input::PeerEof),
-                Ok(_) => {}
+                Ok(_) => now = Instant::now(),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return self.settle(),
                 Err(_) => return Next::Close,
             }

@@ -305,7 +305,7 @@ impl Server {
         };
         let next = match peer.drive(&mut self.shared, now) {
             Step::Next(next) => next,
-            Step::Decided => return self.decide(slot, now),
+            Step::Decided => return self.decide(slot),
         };
         let generation = peer.generation();
         match next {
@@ -327,7 +327,7 @@ impl Server {
 
     /// Replaces a sniffing connection by the HTTP/1.1 or HTTP/2 one its
     /// first bytes chose, and drives that.
-    fn decide(&mut self, slot: usize, now: Instant) {
+    fn decide(&mut self, slot: usize) {
         if !matches!(self.conns.get(slot), Some(Peer::Sniffing(_))) {
             return;
         }
@@ -353,7 +353,9 @@ impl Server {
             return;
         }
         entry.insert(peer);
-        self.drive(new, now);
+        // The sniffed bytes were read after the loop's `now`: see
+        // `Conn::drive`.
+        self.drive(new, Instant::now());
     }
 
     /// Drives the connections that ran out of read budget last time.

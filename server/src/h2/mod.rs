@@ -82,8 +82,9 @@ impl Conn {
     }
 
     /// Handles buffered frames, writes, and reads more, until the socket
-    /// would block (or has nothing to do) or the budget is spent.
-    pub(crate) fn drive(&mut self, sh: &mut Shared, now: Instant) -> Next {
+    /// would block (or has nothing to do) or the budget is spent. The
+    /// clock is read again after a read, as HTTP/1.1's `drive` does.
+    pub(crate) fn drive(&mut self, sh: &mut Shared, mut now: Instant) -> Next {
         if self.session.state() == session::State::Lingering {
             return self.drain();
         }
@@ -102,7 +103,7 @@ impl Conn {
             }
             match self.fill() {
                 Ok(0) => self.session.peer_eof(),
-                Ok(_) => {}
+                Ok(_) => now = Instant::now(),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return self.settle(),
                 Err(_) => return Next::Close,
             }
