@@ -26,7 +26,9 @@ pub(crate) enum Peer {
     /// Its protocol is not known yet.
     Sniffing(Sniff),
     Http1(Conn),
-    Http2(h2::Conn),
+    /// Boxed: its session is over twice an HTTP/1.1 connection's size,
+    /// and every slot of the slab would have to be that large.
+    Http2(Box<h2::Conn>),
 }
 
 impl Peer {
@@ -135,7 +137,7 @@ impl Sniff {
     /// The connection its first bytes decided on, in `slot`.
     pub(crate) fn into_peer(self, slot: usize) -> Peer {
         if self.got[..self.len] == PREFACE[..] {
-            Peer::Http2(h2::Conn::new(self.stream, slot, self.generation))
+            Peer::Http2(Box::new(h2::Conn::new(self.stream, slot, self.generation)))
         } else {
             let input = &self.got[..self.len];
             Peer::Http1(Conn::with_input(self.stream, slot, self.generation, input))

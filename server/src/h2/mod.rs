@@ -38,9 +38,13 @@ use crate::shared::Shared;
 use fault::Fault;
 use session::{Finish, Session};
 
-/// The read buffer: a few of the largest frames a client may send (the
-/// server advertises no `SETTINGS_MAX_FRAME_SIZE`, so 16 KiB).
-const READ_BUF: usize = 4 * (HEADER_LEN + DEFAULT_MAX_FRAME_SIZE as usize);
+/// The read buffer's first size: what a client's first flight (SETTINGS,
+/// WINDOW_UPDATE, a hundred HEADERS) takes.
+const READ_BUF: usize = 16 * 1024;
+/// The most the read buffer grows to: a few of the largest frames a
+/// client may send (the server advertises no `SETTINGS_MAX_FRAME_SIZE`, so
+/// 16 KiB and the header), which a client sending request bodies fills.
+const MAX_READ_BUF: usize = 4 * (HEADER_LEN + DEFAULT_MAX_FRAME_SIZE as usize);
 
 /// One accepted HTTP/2 connection.
 #[derive(Debug)]
@@ -48,8 +52,9 @@ pub(crate) struct Conn {
     pub(crate) stream: TcpStream,
     session: Session,
     /// Received bytes; `buf[start..end]` is not parsed yet, at most one
-    /// partial frame once parsing stops.
-    buf: Box<[u8]>,
+    /// partial frame once parsing stops. Its length is the usable size,
+    /// from [`READ_BUF`] up to [`MAX_READ_BUF`].
+    buf: Vec<u8>,
     start: usize,
     end: usize,
     /// Bytes for the client; `out[out_pos..]` is not written yet.
@@ -68,7 +73,7 @@ impl Conn {
         Self {
             stream,
             session,
-            buf: vec![0; READ_BUF].into_boxed_slice(),
+            buf: vec![0; READ_BUF],
             start: 0,
             end: 0,
             out,
@@ -190,9 +195,12 @@ impl Conn {
             (self.start, self.end) = (0, self.end - self.start);
         }
         if self.end == self.buf.len() {
-            // A frame is at most a quarter of the buffer and `process`
-            // takes every whole one, so this is not reached.
-            return Err(io::Error::other("h2 read buffer full"));
+            if self.buf.len() >= MAX_READ_BUF {
+                // A frame is at most a quarter of the largest buffer and
+                // `process` takes every whole one, so this is not reached.
+                return Err(io::Error::other("h2 read buffer full"));
+            }
+            self.buf.resize((self.buf.len() * 2).min(MAX_READ_BUF), 0);
         }
         loop {
             match self.stream.read(&mut self.buf[self.end..]) {
