@@ -42,8 +42,8 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per process
 pub(crate) enum Command {
-    /// Serve a small, fast HTTP/1.1 (and, with --http2, HTTP/2) target
-    /// (for trying volley out).
+    /// Serve a small, fast HTTP/1.1 target, and HTTP/2 with --http2 (for
+    /// trying volley out).
     Serve(ServeArgs),
     /// Start the built-in target on a free loopback port and run a load
     /// test against it.
