@@ -42,7 +42,8 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per process
 pub(crate) enum Command {
-    /// Serve a small, fast HTTP/1.1 target (for trying volley out).
+    /// Serve a small, fast HTTP/1.1 target, and HTTP/2 with --http2 (for
+    /// trying volley out).
     Serve(ServeArgs),
     /// Start the built-in target on a free loopback port and run a load
     /// test against it.
@@ -474,6 +475,18 @@ pub(crate) struct ServeArgs {
     /// req/s and grows without bound above it.
     #[arg(long, value_name = "RATE")]
     pub(crate) capacity: Option<String>,
+
+    /// Also speak HTTP/2 over cleartext by prior knowledge (h2c): a
+    /// connection that opens with the HTTP/2 preface is served as HTTP/2,
+    /// any other as HTTP/1.1.
+    #[arg(long)]
+    pub(crate) http2: bool,
+
+    /// End each connection after N requests, as nginx's keepalive_requests:
+    /// HTTP/1.1 answers the last with Connection: close, HTTP/2 sends
+    /// GOAWAY after its stream.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_requests_per_conn: Option<u64>,
 }
 
 #[cfg(test)]

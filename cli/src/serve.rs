@@ -40,12 +40,19 @@ fn config(a: &ServeArgs) -> Result<ServeConfig, UsageError> {
             }
         },
     };
+    if a.max_requests_per_conn == Some(0) {
+        return Err(UsageError(
+            "--max-requests-per-conn 0: a connection must serve at least 1 request".into(),
+        ));
+    }
     Ok(ServeConfig {
         listen,
         delay,
         statuses,
         body_size: a.body_size,
         capacity,
+        http2: a.http2,
+        max_requests: a.max_requests_per_conn,
     })
 }
 
@@ -56,8 +63,13 @@ pub(crate) fn serve(a: &ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let handle = server.shutdown_handle();
     let _ = ctrlc::set_handler(move || handle.shutdown());
+    let protocols = if config.http2 {
+        "HTTP/1.1 and h2c"
+    } else {
+        "HTTP/1.1"
+    };
     eprintln!(
-        "volley serve: listening on http://{}/ (Ctrl-C to stop)",
+        "volley serve: listening on http://{}/ ({protocols}; Ctrl-C to stop)",
         server.local_addr()
     );
     let stats = server.run()?;
@@ -68,7 +80,9 @@ pub(crate) fn serve(a: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts the demo's target on a free loopback port.
+/// Starts the demo's target on a free loopback port. It speaks HTTP/2
+/// (h2c) as well as HTTP/1.1, telling them apart by a connection's first
+/// bytes, so the demo's run may use either.
 pub(crate) fn demo_target() -> anyhow::Result<volley_server::RunningServer> {
     let config = ServeConfig {
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -76,6 +90,8 @@ pub(crate) fn demo_target() -> anyhow::Result<volley_server::RunningServer> {
         statuses: DEMO_STATUSES.to_vec(),
         body_size: 64,
         capacity: None,
+        http2: true,
+        max_requests: None,
     };
     Server::spawn(config).context("cannot start the built-in target")
 }

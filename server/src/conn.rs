@@ -17,11 +17,11 @@ use crate::shared::{Due, Shared};
 /// Initial read buffer; it grows up to [`MAX_HEAD_BYTES`] for large heads.
 const READ_BUF: usize = 4096;
 /// Stop parsing requests while this many response bytes wait to be written.
-const OUT_HIGH: usize = 256 * 1024;
+pub(crate) const OUT_HIGH: usize = 256 * 1024;
 /// Stop parsing requests while this many delayed answers wait on one connection.
 const MAX_QUEUED: usize = 4096;
 /// Reads per connection per wakeup before other connections get their turn.
-const READS_PER_DRIVE: u32 = 16;
+pub(crate) const READS_PER_DRIVE: u32 = 16;
 
 /// Where a connection is in its life.
 ///
@@ -129,6 +129,8 @@ pub(crate) struct Conn {
     out_pos: usize,
     /// Answers of this connection waiting in the delay queue.
     queued: usize,
+    /// Requests read so far, for `Shared::max_requests`.
+    served: u64,
     /// Listed in `Shared::dirty`, the connections that got delayed answers
     /// in this round and are driven once they all are in. It is not part of
     /// [`ConnState`]: it is set and cleared within one round of the server's
@@ -138,25 +140,45 @@ pub(crate) struct Conn {
 
 impl Conn {
     pub(crate) fn new(stream: TcpStream, slot: usize, generation: u64) -> Self {
+        Self::with_input(stream, slot, generation, &[])
+    }
+
+    /// A connection whose first bytes, `input`, were already read (to tell
+    /// HTTP/1.1 from HTTP/2's preface).
+    pub(crate) fn with_input(
+        stream: TcpStream,
+        slot: usize,
+        generation: u64,
+        input: &[u8],
+    ) -> Self {
+        let mut buf = vec![0; READ_BUF.max(input.len())];
+        buf[..input.len()].copy_from_slice(input);
         Self {
             state: ConnState::Open,
             stream,
             slot,
             generation,
-            buf: vec![0; READ_BUF],
+            buf,
             start: 0,
-            end: 0,
+            end: input.len(),
             skip: 0,
             out: Vec::new(),
             out_pos: 0,
             queued: 0,
+            served: 0,
             dirty: false,
         }
     }
 
     /// Answers buffered requests, writes, and reads more, until the socket
     /// would block or the read budget is spent.
-    pub(crate) fn drive(&mut self, sh: &mut Shared, now: Instant) -> Next {
+    ///
+    /// `now` is when the server woke, which bytes already buffered arrived
+    /// before; bytes read here may have arrived since (the thread may have
+    /// been preempted after writing an answer, and the client sent its
+    /// next request meanwhile), so the clock is read again after a read,
+    /// or their answers' delay would start early.
+    pub(crate) fn drive(&mut self, sh: &mut Shared, mut now: Instant) -> Next {
         if self.state == ConnState::Lingering {
             return self.drain();
         }
@@ -170,7 +192,7 @@ impl Conn {
             }
             match self.fill() {
                 Ok(0) => self.state = self.state.on(Input::PeerEof),
-                Ok(_) => {}
+                Ok(_) => now = Instant::now(),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return self.settle(),
                 Err(_) => return Next::Close,
             }
@@ -248,12 +270,17 @@ impl Conn {
                         continue;
                     }
                     self.skip = head.body;
-                    let variant = match (head.keep_alive, head.http10) {
+                    self.served += 1;
+                    // The connection's last allowed request is answered
+                    // with `Connection: close`, as nginx's keepalive_requests.
+                    let keep_alive =
+                        head.keep_alive && sh.max_requests.is_none_or(|max| self.served < max);
+                    let variant = match (keep_alive, head.http10) {
                         (false, _) => Variant::Close,
                         (true, true) => Variant::KeepAlive,
                         (true, false) => Variant::Plain,
                     };
-                    if !head.keep_alive {
+                    if !keep_alive {
                         self.state = self.state.on(Input::LastRequest);
                     }
                     // Only to HTTP/1.1 (RFC 9110 §10.1.1), and only when
@@ -281,29 +308,23 @@ impl Conn {
     }
 
     /// Writes the answer now, or queues it until the delay has passed (and,
-    /// with a capacity, until the one server has served it: it starts when
-    /// the server is free, so answers stay in arrival order).
+    /// with a capacity, until the one server has served it).
     fn answer(&mut self, sh: &mut Shared, now: Instant, reply: Reply) {
-        if sh.delay.is_zero() && sh.service.is_none() {
-            self.out.extend_from_slice(sh.responses.bytes(reply));
-            sh.stats.responses += 1;
-        } else {
-            let served = match sh.service {
-                Some(service) => {
-                    let end = sh.free_at.map_or(now, |free| free.max(now)) + service;
-                    sh.free_at = Some(end);
-                    end
-                }
-                None => now,
-            };
-            let due = served.checked_add(sh.delay).unwrap_or(served);
-            sh.delayed.push_back(Due {
-                due,
-                slot: self.slot,
-                generation: self.generation,
-                reply: Some(reply),
-            });
-            self.queued += 1;
+        match sh.answer_due(now) {
+            None => {
+                self.out.extend_from_slice(sh.responses.bytes(reply));
+                sh.stats.responses += 1;
+            }
+            Some(due) => {
+                sh.delayed.push_back(Due {
+                    due,
+                    slot: self.slot,
+                    generation: self.generation,
+                    reply: Some(reply),
+                    stream: 0,
+                });
+                self.queued += 1;
+            }
         }
     }
 

@@ -1,5 +1,5 @@
-//! volley-server: the built-in HTTP/1.1 target behind `volley serve` and
-//! `volley demo`.
+//! volley-server: the built-in HTTP/1.1 and HTTP/2 (h2c) target behind
+//! `volley serve` and `volley demo`.
 //!
 //! It lets volley be tried without installing another server: it answers
 //! every request with the same small response, after a fixed delay if
@@ -32,6 +32,16 @@
 //! close into a reset that destroys the last response (nginx's lingering
 //! close).
 //!
+//! With [`ServeConfig::http2`], a connection that opens with HTTP/2's
+//! client preface is served as HTTP/2 over cleartext (h2c by prior
+//! knowledge, RFC 9113 §3.3), any other as HTTP/1.1: the first bytes are
+//! compared with the preface before either protocol reads a byte more
+//! (`peer.rs`). Each HTTP/2 stream gets the answer an HTTP/1.1 request
+//! would, from the same rendered responses and the same delay queue, with
+//! the client's flow control honoured (`h2/`). [`ServeConfig::max_requests`]
+//! ends a connection after that many requests, as nginx's
+//! `keepalive_requests`: `Connection: close` on HTTP/1.1, GOAWAY on HTTP/2.
+//!
 //! Request bodies are framed by Content-Length and skipped;
 //! `Transfer-Encoding` request bodies are not supported and get `501` and a
 //! close. Every status in the mix is chosen by smooth weighted round-robin,
@@ -50,6 +60,8 @@
 #![deny(missing_docs)]
 
 mod conn;
+mod h2;
+mod peer;
 mod request;
 mod responses;
 mod server;
@@ -84,6 +96,15 @@ pub struct ServeConfig {
     /// time): latency stays low below this rate and grows without bound
     /// above it. `None`: every request at once.
     pub capacity: Option<f64>,
+    /// Also speak HTTP/2 over cleartext by prior knowledge (h2c): a
+    /// connection that opens with the HTTP/2 client preface is served as
+    /// HTTP/2, any other as HTTP/1.1.
+    pub http2: bool,
+    /// Requests a connection serves before the server ends it, as nginx's
+    /// `keepalive_requests`: the last is answered with `Connection: close`
+    /// on HTTP/1.1, and followed by GOAWAY (`NO_ERROR`, its stream the last)
+    /// on HTTP/2. At least 1; `None`: no limit.
+    pub max_requests: Option<u64>,
 }
 
 impl Default for ServeConfig {
@@ -94,6 +115,8 @@ impl Default for ServeConfig {
             statuses: vec![(200, 1)],
             body_size: 64,
             capacity: None,
+            http2: false,
+            max_requests: None,
         }
     }
 }

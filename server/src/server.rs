@@ -14,6 +14,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use crate::conn::{Conn, Next};
+use crate::peer::{Peer, Sniff, Step};
 use crate::responses::{Picker, Responses};
 use crate::shared::{Due, Shared};
 use crate::{LINGER, ServeConfig, ServeStats, valid_status};
@@ -42,7 +43,7 @@ fn raise_backlog(listener: &TcpListener) {
     let _ = unsafe { libc::listen(listener.as_raw_fd(), BACKLOG) };
 }
 
-/// A bound HTTP/1.1 target that serves once [`run`](Self::run) is called.
+/// A bound target that serves once [`run`](Self::run) is called.
 #[derive(Debug)]
 pub struct Server {
     poll: Poll,
@@ -50,7 +51,9 @@ pub struct Server {
     local_addr: SocketAddr,
     handle: ShutdownHandle,
     timer: PreciseTimer,
-    conns: Slab<Conn>,
+    conns: Slab<Peer>,
+    /// New connections may speak HTTP/2: their first bytes decide.
+    http2: bool,
     shared: Shared,
 }
 
@@ -122,7 +125,8 @@ impl Server {
     ///
     /// Fails if the address cannot be bound (in use, not local, ...) or the
     /// config is invalid: an empty status mix, a status outside 100..=599 or
-    /// 101, a zero weight, or a delay over 24 hours (`InvalidInput`).
+    /// 101, a zero weight, a delay over 24 hours, or a `max_requests` of 0
+    /// (`InvalidInput`).
     pub fn bind(config: ServeConfig) -> io::Result<Self> {
         if config.statuses.is_empty() {
             return Err(invalid("status mix is empty"));
@@ -137,6 +141,11 @@ impl Server {
         }
         if config.delay > MAX_DELAY {
             return Err(invalid("delay longer than 24 hours"));
+        }
+        if config.max_requests == Some(0) {
+            return Err(invalid(
+                "max_requests of 0: a connection must serve a request",
+            ));
         }
         if config
             .capacity
@@ -165,6 +174,7 @@ impl Server {
             handle,
             timer,
             conns: Slab::new(),
+            http2: config.http2,
             shared: Shared {
                 responses: Responses::render(&config.statuses, config.body_size),
                 picker: Picker::new(&config.statuses),
@@ -178,6 +188,7 @@ impl Server {
                 dirty: Vec::new(),
                 again: Vec::new(),
                 next_gen: 0,
+                max_requests: config.max_requests,
                 stats: ServeStats::default(),
             },
         })
@@ -276,7 +287,12 @@ impl Server {
                 continue;
             }
             self.shared.next_gen = self.shared.next_gen.wrapping_add(1);
-            entry.insert(Conn::new(stream, slot, self.shared.next_gen));
+            let generation = self.shared.next_gen;
+            entry.insert(if self.http2 {
+                Peer::Sniffing(Sniff::new(stream, generation))
+            } else {
+                Peer::Http1(Conn::new(stream, slot, generation))
+            });
             self.shared.stats.connections += 1;
         }
     }
@@ -284,23 +300,62 @@ impl Server {
     /// Runs one connection after an event, and acts on what it decides.
     fn drive(&mut self, slot: usize, now: Instant) {
         // Sporadic events for a slot already closed happen; ignore them.
-        let Some(conn) = self.conns.get_mut(slot) else {
+        let Some(peer) = self.conns.get_mut(slot) else {
             return;
         };
-        match conn.drive(&mut self.shared, now) {
+        let next = match peer.drive(&mut self.shared, now) {
+            Step::Next(next) => next,
+            Step::Decided => return self.decide(slot),
+        };
+        let generation = peer.generation();
+        match next {
             Next::Keep => {}
-            Next::Again => self.shared.again.push((slot, conn.generation)),
+            Next::Again => self.shared.again.push((slot, generation)),
             Next::Linger => {
                 let due = now.checked_add(LINGER).unwrap_or(now);
                 self.shared.lingering.push_back(Due {
                     due,
                     slot,
-                    generation: conn.generation,
+                    generation,
                     reply: None,
+                    stream: 0,
                 });
             }
             Next::Close => self.close(slot),
         }
+    }
+
+    /// Replaces a sniffing connection by the HTTP/1.1 or HTTP/2 one its
+    /// first bytes chose, and drives that.
+    fn decide(&mut self, slot: usize) {
+        if !matches!(self.conns.get(slot), Some(Peer::Sniffing(_))) {
+            return;
+        }
+        let Some(Peer::Sniffing(sniff)) = self.conns.try_remove(slot) else {
+            return;
+        };
+        // The slab hands out the slot it freed last first, so the token
+        // registered for it still holds; should that change, reregister.
+        let entry = self.conns.vacant_entry();
+        let new = entry.key();
+        let mut peer = sniff.into_peer(new);
+        if new != slot
+            && self
+                .poll
+                .registry()
+                .reregister(
+                    peer.stream_mut(),
+                    Token(new.wrapping_add(1)),
+                    Interest::READABLE | Interest::WRITABLE,
+                )
+                .is_err()
+        {
+            return;
+        }
+        entry.insert(peer);
+        // The sniffed bytes were read after the loop's `now`: see
+        // `Conn::drive`.
+        self.drive(new, Instant::now());
     }
 
     /// Drives the connections that ran out of read budget last time.
@@ -310,7 +365,7 @@ impl Server {
             if self
                 .conns
                 .get(slot)
-                .is_some_and(|c| c.generation == generation)
+                .is_some_and(|c| c.generation() == generation)
             {
                 self.drive(slot, now);
             }
@@ -329,21 +384,20 @@ impl Server {
                 break;
             }
             self.shared.delayed.pop_front();
-            let Some(conn) = self.conns.get_mut(d.slot) else {
+            let Some(peer) = self.conns.get_mut(d.slot) else {
                 continue;
             };
             let Some(reply) = d.reply else { continue };
-            if conn.generation != d.generation {
+            if peer.generation() != d.generation {
                 continue;
             }
-            self.shared.stats.responses += 1;
-            if conn.deliver(self.shared.responses.bytes(reply)) {
+            if peer.deliver(&mut self.shared, d.stream, reply) {
                 self.shared.dirty.push(d.slot);
             }
         }
         while let Some(slot) = self.shared.dirty.pop() {
-            if let Some(conn) = self.conns.get_mut(slot) {
-                conn.unlist();
+            if let Some(peer) = self.conns.get_mut(slot) {
+                peer.unlist();
                 self.drive(slot, now);
             }
         }
@@ -355,7 +409,7 @@ impl Server {
             if self
                 .conns
                 .get(d.slot)
-                .is_some_and(|c| c.generation == d.generation)
+                .is_some_and(|c| c.generation() == d.generation)
             {
                 self.close(d.slot);
             }
@@ -363,9 +417,9 @@ impl Server {
     }
 
     fn close(&mut self, slot: usize) {
-        if let Some(mut conn) = self.conns.try_remove(slot) {
+        if let Some(mut peer) = self.conns.try_remove(slot) {
             // The fd is closed on drop, which also removes it from epoll.
-            let _ = self.poll.registry().deregister(&mut conn.stream);
+            let _ = self.poll.registry().deregister(peer.stream_mut());
         }
     }
 }

@@ -28,10 +28,30 @@ pub(crate) struct Shared {
     /// Connections that ran out of read budget, with their generation.
     pub(crate) again: Vec<(usize, u64)>,
     pub(crate) next_gen: u64,
+    /// Requests a connection serves before the server ends it.
+    pub(crate) max_requests: Option<u64>,
     pub(crate) stats: ServeStats,
 }
 
 impl Shared {
+    /// When the answer to a request read at `now` is due: `None` to answer
+    /// at once. With a capacity the one server serves it when it is free,
+    /// so answers stay in arrival order; the delay counts from then.
+    pub(crate) fn answer_due(&mut self, now: Instant) -> Option<Instant> {
+        if self.delay.is_zero() && self.service.is_none() {
+            return None;
+        }
+        let served = match self.service {
+            Some(service) => {
+                let end = self.free_at.map_or(now, |free| free.max(now)) + service;
+                self.free_at = Some(end);
+                end
+            }
+            None => now,
+        };
+        Some(served.checked_add(self.delay).unwrap_or(served))
+    }
+
     pub(crate) fn poll_timeout(&self, now: Instant) -> Option<Duration> {
         if !self.again.is_empty() {
             return Some(Duration::ZERO);
@@ -54,4 +74,6 @@ pub(crate) struct Due {
     pub(crate) generation: u64,
     /// The answer to send, for the delay queue; `None` for a linger deadline.
     pub(crate) reply: Option<Reply>,
+    /// The HTTP/2 stream the answer is for (0 on HTTP/1.1).
+    pub(crate) stream: u32,
 }

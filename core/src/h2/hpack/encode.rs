@@ -1,5 +1,6 @@
 //! The HPACK encoder volley needs: one request's header block, written
-//! once per target, without the dynamic table or Huffman coding, so every
+//! once per target, and one response head of the built-in server, written
+//! once per status; without the dynamic table or Huffman coding, so every
 //! block stands alone and can be sent on any connection, in any order.
 
 use super::table::STATIC;
@@ -43,13 +44,42 @@ pub fn encode_request(
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case("host"))
         .map_or(authority, |&(_, value)| value);
-    field(":method", method, out);
-    field(":scheme", scheme, out);
-    field(":authority", authority, out);
-    field(":path", path, out);
+    field(":method", method.as_bytes(), out);
+    field(":scheme", scheme.as_bytes(), out);
+    field(":authority", authority.as_bytes(), out);
+    field(":path", path.as_bytes(), out);
+    regular_fields(headers, out);
+}
+
+/// Appends the header block of a response head to `out`: `:status`, then
+/// `headers` in their order with their names lowercased, encoded as
+/// [`encode_request`] encodes a request's (the statuses of the static
+/// table, 200, 204, 206, 304, 400, 404 and 500, as one byte; any other
+/// as a literal with the name `:status` indexed), and without the fields
+/// RFC 9113 §8.2.2 forbids.
+///
+/// `status` has three digits (RFC 9110 §15); in release builds a larger
+/// number is sent as its last three.
+pub fn encode_response(status: u16, headers: &[(&str, &str)], out: &mut Vec<u8>) {
+    debug_assert!(
+        (100..=999).contains(&status),
+        "status {status} is not 3 digits"
+    );
+    let digit = |n: u16| b'0' + (n % 10) as u8;
+    field(
+        ":status",
+        &[digit(status / 100), digit(status / 10), digit(status)],
+        out,
+    );
+    regular_fields(headers, out);
+}
+
+/// The fields after the pseudo-header fields, without the
+/// connection-specific ones.
+fn regular_fields(headers: &[(&str, &str)], out: &mut Vec<u8>) {
     for &(name, value) in headers {
         if !is_connection_specific(name, value) {
-            field(name, value, out);
+            field(name, value.as_bytes(), out);
         }
     }
 }
@@ -77,16 +107,16 @@ pub fn encode_http1(request: &[u8], scheme: &str, out: &mut Vec<u8>) -> Option<u
         .find(|h| h.name.eq_ignore_ascii_case("host"))
         .and_then(|h| std::str::from_utf8(h.value).ok())
         .unwrap_or_default();
-    field(":method", method, out);
-    field(":scheme", scheme, out);
-    field(":authority", host, out);
-    field(":path", path, out);
+    field(":method", method.as_bytes(), out);
+    field(":scheme", scheme.as_bytes(), out);
+    field(":authority", host.as_bytes(), out);
+    field(":path", path.as_bytes(), out);
     for h in parsed.headers.iter() {
         let Ok(value) = std::str::from_utf8(h.value) else {
             continue;
         };
         if !is_connection_specific(h.name, value) {
-            field(h.name, value, out);
+            field(h.name, h.value, out);
         }
     }
     Some(body)
@@ -102,9 +132,12 @@ fn is_connection_specific(name: &str, value: &str) -> bool {
 }
 
 /// One field, as the static table allows (RFC 7541 §6.1, §6.2.2).
-fn field(name: &str, value: &str, out: &mut Vec<u8>) {
+fn field(name: &str, value: &[u8], out: &mut Vec<u8>) {
     let same_name = |n: &str| n.eq_ignore_ascii_case(name);
-    if let Some(i) = STATIC.iter().position(|&(n, v)| same_name(n) && v == value) {
+    if let Some(i) = STATIC
+        .iter()
+        .position(|&(n, v)| same_name(n) && v.as_bytes() == value)
+    {
         integer(i + 1, 0x80, 7, out);
         return;
     }
@@ -117,7 +150,7 @@ fn field(name: &str, value: &str, out: &mut Vec<u8>) {
         }
     }
     integer(value.len(), 0x00, 7, out);
-    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(value);
 }
 
 /// An integer with an N-bit prefix (RFC 7541 §5.1), the first byte's
@@ -326,6 +359,71 @@ mod tests {
         assert_eq!(
             encode_http1(b"GET / HTTP/1.1\r\nHost: a", "http", &mut vec![]),
             None
+        );
+    }
+
+    fn response(status: u16, headers: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = b"kept".to_vec();
+        encode_response(status, headers, &mut out);
+        assert_eq!(&out[..4], b"kept", "appends");
+        out.split_off(4)
+    }
+
+    #[test]
+    fn statuses_in_the_static_table_are_one_byte() {
+        // :status 200 is index 8, 204 9, 206 10, 304 11, 400 12, 404 13,
+        // 500 14 (RFC 7541 Appendix A).
+        for (status, index) in [
+            (200, 8),
+            (204, 9),
+            (206, 10),
+            (304, 11),
+            (400, 12),
+            (404, 13),
+            (500, 14),
+        ] {
+            let block = response(status, &[]);
+            assert_eq!(block, [0x80 | index], "{status}");
+            assert_eq!(decode(&block), owned(&[(":status", &status.to_string())]));
+        }
+    }
+
+    #[test]
+    fn other_statuses_are_literals_with_the_name_indexed() {
+        // Literal without indexing, name index 8 (:status), 3 octets.
+        assert_eq!(response(503, &[]), b"\x08\x03503");
+        for status in [100, 103, 201, 301, 418, 431, 501, 599, 999] {
+            let block = response(status, &[]);
+            assert_eq!(block.len(), 5, "{status}");
+            assert_eq!(decode(&block), owned(&[(":status", &status.to_string())]));
+        }
+    }
+
+    #[test]
+    fn response_heads_decode_back() {
+        let headers = [
+            ("Content-Length", "65536"),
+            ("Content-Type", "text/plain"),
+            ("Connection", "close"),
+            ("Keep-Alive", "timeout=5"),
+            ("X-Served-By", "volley"),
+        ];
+        let block = response(404, &headers);
+        // content-length is name 28, content-type 31: both over the 4-bit
+        // prefix, so 15 and the rest.
+        let mut expected = vec![0x8d, 0x0f, 0x0d, 5];
+        expected.extend_from_slice(b"65536");
+        expected.extend_from_slice(b"\x0f\x10\x0atext/plain");
+        expected.extend_from_slice(b"\x00\x0bx-served-by\x06volley");
+        assert_eq!(block, expected);
+        assert_eq!(
+            decode(&block),
+            owned(&[
+                (":status", "404"),
+                ("content-length", "65536"),
+                ("content-type", "text/plain"),
+                ("x-served-by", "volley"),
+            ])
         );
     }
 }
