@@ -105,6 +105,11 @@ pub(crate) struct EventLoop {
     /// that have since flushed or closed; pruned before deciding to sleep
     /// on `quiet`).
     unflushed: Vec<usize>,
+    /// Sockets whose last read pass stopped at [`MAX_READS_PER_EVENT`]
+    /// with more to read: with edge-triggered readiness no new event would
+    /// come for what is already there, so the loop reads them again on its
+    /// next pass, without sleeping.
+    unread: Vec<usize>,
     timer: PreciseTimer,
     engine: Engine,
     sockets: Vec<Socket>,
@@ -140,6 +145,7 @@ impl EventLoop {
             poll,
             quiet,
             unflushed: Vec::new(),
+            unread: Vec::new(),
             timer,
             engine,
             sockets: (0..users).map(|_| Socket::default()).collect(),
@@ -205,7 +211,13 @@ impl EventLoop {
                 .watch
                 .as_ref()
                 .map(|w| w.next.saturating_duration_since(now));
-            match sleep::choose(wake, now, busy).at_most(snapshot_due) {
+            // Sockets with more to read: look at the others without
+            // sleeping, then read on.
+            let unread_due = (!self.unread.is_empty()).then_some(Duration::ZERO);
+            match sleep::choose(wake, now, busy)
+                .at_most(snapshot_due)
+                .at_most(unread_due)
+            {
                 Sleep::Quiet(timeout) => {
                     poll_once(&mut self.quiet, &mut events, Some(timeout))?;
                     // Woken for the send (or a stop). Collect, without
@@ -233,6 +245,15 @@ impl EventLoop {
                     let clocks = Clocks::read();
                     for event in events.iter() {
                         self.dispatch(event, clocks);
+                    }
+                }
+            }
+            if !self.unread.is_empty() {
+                let clocks = Clocks::read();
+                for id in std::mem::take(&mut self.unread) {
+                    if self.sockets[id].is_open() && !self.sockets[id].is_connecting() {
+                        self.read(id, clocks, false);
+                        self.note_unflushed(id);
                     }
                 }
             }
@@ -435,7 +456,7 @@ impl EventLoop {
     fn read(&mut self, id: usize, clocks: Clocks, read_closed: bool) {
         let conn = ConnId(id);
         let now = clocks.now;
-        for _ in 0..MAX_READS_PER_EVENT {
+        for pass in 1..=MAX_READS_PER_EVENT {
             let engine = &mut self.engine;
             let mut not_h2 = false;
             let mut on = |event: ReadEvent<'_>| match event {
@@ -467,6 +488,11 @@ impl EventLoop {
                 // read that would only say WouldBlock. Unless the peer also
                 // closed: then read on to see the EOF.
                 ReadOutcome::Short if !read_closed => return,
+                ReadOutcome::Short | ReadOutcome::More if pass == MAX_READS_PER_EVENT => {
+                    if !self.unread.contains(&id) {
+                        self.unread.push(id);
+                    }
+                }
                 ReadOutcome::Short | ReadOutcome::More => {}
                 ReadOutcome::WouldBlock => return,
                 ReadOutcome::Eof => {

@@ -44,6 +44,8 @@ pub struct Tls {
     pub(crate) server_name: ServerName<'static>,
     pub(crate) host: String,
     client: Arc<ClientAuth>,
+    /// ALPN offers `h2` alone (`--http2`).
+    http2: bool,
 }
 
 impl Tls {
@@ -84,12 +86,21 @@ impl Tls {
             server_name,
             host: options.server_name.clone(),
             client,
+            http2: options.http2,
         })
     }
 
     /// A TLS failure that will fail every connection alike, so the run ends
     /// at once with this message instead of counting thousands of copies.
     pub(crate) fn fatal_message(&self, e: &rustls::Error) -> Option<String> {
+        // A server without HTTP/2 answers an offer of `h2` alone with this
+        // alert (OpenSSL's servers, nginx), or selects nothing (see
+        // `not_h2_message`).
+        let no_protocol =
+            rustls::Error::AlertReceived(rustls::AlertDescription::NoApplicationProtocol);
+        if self.http2 && *e == no_protocol {
+            return Some(self.not_h2_message());
+        }
         trust::fatal_message(e, &self.host, self.client.key.is_some())
     }
 
