@@ -65,6 +65,56 @@ fn bad_input_is_one_line_and_exit_2() {
             "--url",
         ),
         (
+            &[
+                "http://127.0.0.1:1/",
+                "--rps",
+                "10",
+                "--users",
+                "2",
+                "--connections",
+                "2",
+            ],
+            "--http2",
+        ),
+        (
+            &[
+                "http://127.0.0.1:1/",
+                "--rps",
+                "10",
+                "--users",
+                "2",
+                "--http2",
+                "--connections",
+                "3",
+            ],
+            "--connections 3 is more than --users 2",
+        ),
+        (
+            &[
+                "http://127.0.0.1:1/",
+                "--rps",
+                "10",
+                "--users",
+                "2",
+                "--http2",
+                "--connections",
+                "0",
+            ],
+            "--connections",
+        ),
+        (
+            &[
+                "http://127.0.0.1:1/",
+                "--rps",
+                "10",
+                "--users",
+                "2",
+                "--http2",
+                "--no-keepalive",
+            ],
+            "--no-keepalive does not apply to --http2",
+        ),
+        (
             &["--url", "http://", "--rps", "10", "--users", "2"],
             "--url",
         ),
@@ -613,4 +663,57 @@ fn requests_lost_to_the_keep_alive_race_are_retried_and_reported() {
         Some(38)
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--http2` against the built-in server over h2c, which ends each
+/// connection with a GOAWAY after 100 streams: every request completes,
+/// the server answered each once (its unprocessed streams were sent again
+/// and counted), and the report names the protocol and its counts.
+#[test]
+fn http2_against_volley_serve_survives_its_goaways() {
+    let server = Server::spawn(ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        http2: true,
+        max_requests: Some(100),
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let url = format!("http://{}/", server.addr());
+    let out = volley(&[
+        &url,
+        "--http2",
+        "--rps",
+        "max",
+        "-c",
+        "20",
+        "--connections",
+        "2",
+        "--threads",
+        "1",
+        "-n",
+        "1000",
+        "-q",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stats = server.stop().unwrap();
+    let (r, c) = (&v["requests"], &v["connections"]);
+    assert_eq!(v["run"]["protocol"], "h2");
+    assert_eq!(v["run"]["connections"], 2);
+    assert_eq!(r["completed"], 1000, "{r}");
+    assert_eq!(v["status"]["200"], 1000);
+    assert_eq!(
+        stats.responses, 1000,
+        "the server answered each request once"
+    );
+    let goaways = c["goaways"].as_u64().unwrap();
+    assert!(goaways >= 9, "one GOAWAY per 100 streams: {c}");
+    assert_eq!(c["opened"].as_u64().unwrap(), stats.connections, "{c}");
+    assert_eq!(
+        c["streams"].as_u64().unwrap(),
+        1000 + c["retried"].as_u64().unwrap(),
+        "every stream is a request or a retry: {c}"
+    );
 }
