@@ -146,6 +146,79 @@ fn main() {
         Requests::single(templated, 0, Some(data)),
     );
     h2_streams();
+    h2_engine();
+}
+
+/// One user sending request after request through the engine over one
+/// HTTP/2 connection (`Config::http2`): due → stream opened → bytes taken
+/// → response HEADERS and DATA fed back. Allocations and time per request,
+/// as [`whole_requests`] measures HTTP/1.1.
+fn h2_engine() {
+    use volley_core::Http2;
+    use volley_core::h2::frame::{write_data, write_headers, write_settings};
+
+    let mut config = Config::new(1, Rate::Max);
+    config.duration = Duration::from_secs(3600);
+    config.http2 = Some(Http2::new(1, vec![false]));
+    let epoch = Instant::now();
+    let template = RequestTemplate::new(&RequestSpec {
+        method: "GET".into(),
+        target: "/".into(),
+        host: "bench".into(),
+        ..RequestSpec::default()
+    })
+    .unwrap();
+    let mut engine = Engine::new(config, template, epoch);
+    while let Some(Output::Connect(c)) = engine.poll_output(epoch) {
+        engine.handle_connected(c, epoch);
+    }
+    let mut settings = Vec::new();
+    write_settings(&[], &mut settings);
+    engine.handle_data(ConnId(0), epoch, &settings);
+    engine.handle_start(epoch);
+    let mut response = Vec::new();
+    write_headers(1, &[0x88], false, 16_384, &mut response);
+    let data_at = response.len();
+    write_data(1, b"hello\n", true, &mut response);
+    let mut wire = Vec::new();
+    let mut stream = 1u32;
+    let mut one = |now: Instant, engine: &mut Engine| {
+        while let Some(out) = engine.poll_output(now) {
+            if let Output::Send(c) = out {
+                engine.take_bytes(c, &mut wire);
+                black_box(&wire);
+                wire.clear();
+            }
+        }
+        response[5..9].copy_from_slice(&stream.to_be_bytes());
+        response[data_at + 5..data_at + 9].copy_from_slice(&stream.to_be_bytes());
+        engine.handle_data(ConnId(0), now, &response);
+        stream += 2;
+    };
+    let mut now = epoch;
+    for _ in 0..3000 {
+        now += Duration::from_micros(10);
+        one(now, &mut engine);
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let n = 50_000u32;
+    for _ in 0..n {
+        now += Duration::from_micros(100);
+        one(now, &mut engine);
+    }
+    let allocs = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    println!(
+        "{:<44} {:>9.4} per request ({allocs} in {n} requests over 5 s)",
+        "engine, HTTP/2: allocations",
+        f64::from(allocs as u32) / f64::from(n)
+    );
+    bench("engine, HTTP/2: one request", || {
+        now += Duration::from_micros(10);
+        one(now, &mut engine);
+    });
+    let s = engine.stats();
+    assert_eq!((s.failed, s.retries), (0, 0));
+    assert!(s.completed > u64::from(n));
 }
 
 /// HTTP/2 streams one after another on one connection: each opened, then
