@@ -227,11 +227,24 @@ fn transfer(s: &Summary<'_>) -> Html {
         thousands(s.connections.opened),
         connect
     );
-    if s.connections.retried > 0 {
+    if s.connections.streams > 0 {
         html!(
             o,
-            "<tr><td>retried</td><td class=\"n\">{}</td><td>requests whose reused connection the server closed before answering</td></tr>",
-            thousands(s.connections.retried)
+            "<tr><td>streams</td><td class=\"n\">{}</td><td>HTTP/2; {} GOAWAY received</td></tr>",
+            thousands(s.connections.streams),
+            thousands(s.connections.goaways)
+        );
+    }
+    if s.connections.retried > 0 {
+        let why = match s.connections.streams {
+            0 => "requests whose reused connection the server closed before answering",
+            _ => "requests the server did not process, sent again",
+        };
+        html!(
+            o,
+            "<tr><td>retried</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            thousands(s.connections.retried),
+            why
         );
     }
     let tls = &s.tls_handshake;

@@ -149,10 +149,10 @@ fn header(o: &mut Html, s: &Summary<'_>) {
     if window > std::time::Duration::ZERO && window.abs_diff(info.duration).as_millis() > 50 {
         meta.push(format!("{} measured", dur(window)));
     }
-    meta.push(if info.keep_alive {
-        "keep-alive".into()
-    } else {
-        "a new connection per request".into()
+    meta.push(match (info.connections, info.keep_alive) {
+        (Some(c), _) => format!("HTTP/2 over {c} connection{} to each origin", plural(c)),
+        (None, true) => "keep-alive".into(),
+        (None, false) => "a new connection per request".into(),
     });
     meta.push(format!("timeout {}", dur(info.timeout)));
     if let Some(to) = s.destinations_to_show() {
