@@ -14,8 +14,8 @@
 //! backing off) and as many again draining: a connection the server sent
 //! GOAWAY to finishes its streams in its slot while a fresh one opens in
 //! another, so a periodic GOAWAY (nginx's `keepalive_requests`) stalls
-//! nothing. A stream the server did not process goes to the front of the
-//! queue, keeping its due time.
+//! nothing. A stream the server did not process goes back into the
+//! queue ahead of every request due after it, keeping its due time.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -587,19 +587,28 @@ impl Engine {
         self.h2_again(u);
     }
 
-    /// The request of `u` goes to the front of its origin's queue.
+    /// The request of `u` goes back into its origin's queue, ahead of
+    /// every request due after it. The queue stays in the order requests
+    /// were due: the streams above a GOAWAY's last stream, which come back
+    /// together in the order they opened, go again in that order (pushed
+    /// to the front one by one, they went in reverse).
     fn h2_again(&mut self, u: usize) {
+        let mut k = 0;
         if let Some(req) = &mut self.users[u].req {
             req.retried = true;
             req.sent = None;
             req.first_byte = None;
             req.bytes_in = 0;
             req.status = 0;
+            k = req.k;
         }
         self.stats.retries += 1;
         let origin = self.users[u].origin;
+        let users = &self.users;
         if let Some(side) = &mut self.h2 {
-            side.origins[origin].waiting.push_front(u);
+            let waiting = &mut side.origins[origin].waiting;
+            let at = waiting.partition_point(|&v| users[v].req.is_some_and(|r| r.k < k));
+            waiting.insert(at, u);
         }
         self.h2_later(origin);
     }
