@@ -273,8 +273,11 @@ impl Engine {
     }
 
     /// Opens streams for the origin's waiting users while a connection has
-    /// room; starts a connection when none has and fewer than the
-    /// origin's connections are active.
+    /// room. While users wait, the origin keeps its connections: fewer
+    /// active than it may have (one went after a GOAWAY or an EOF), it
+    /// starts one in a free slot, even if another connection has room. Else
+    /// the run would go on with fewer connections than `--connections`
+    /// after the first GOAWAY, since the others would take every stream.
     fn h2_pump(&mut self, origin: usize, now: Instant) {
         loop {
             let Some(side) = &mut self.h2 else { return };
@@ -283,6 +286,21 @@ impl Engine {
                 return;
             }
             let slots = &side.slots;
+            let active = o
+                .slots
+                .clone()
+                .filter(|&s| {
+                    matches!(
+                        slots[s].state,
+                        SlotState::Connecting | SlotState::Open | SlotState::Backoff
+                    )
+                })
+                .count();
+            let free = o.slots.clone().find(|&s| slots[s].state == SlotState::Free);
+            if let (true, Some(s)) = (active < o.active, free) {
+                self.h2_connect(s, now);
+                continue;
+            }
             let open = o
                 .slots
                 .clone()
@@ -291,23 +309,7 @@ impl Engine {
                         && slots[s].conn.as_ref().is_some_and(H2Conn::can_open)
                 })
                 .min_by_key(|&s| slots[s].streams.len());
-            let Some(s) = open else {
-                let active = o
-                    .slots
-                    .clone()
-                    .filter(|&s| {
-                        matches!(
-                            slots[s].state,
-                            SlotState::Connecting | SlotState::Open | SlotState::Backoff
-                        )
-                    })
-                    .count();
-                let free = o.slots.clone().find(|&s| slots[s].state == SlotState::Free);
-                if let (true, Some(s)) = (active < o.active, free) {
-                    self.h2_connect(s, now);
-                }
-                return;
-            };
+            let Some(s) = open else { return };
             let Some(u) = side.origins[origin].waiting.pop_front() else {
                 return;
             };
