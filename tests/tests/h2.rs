@@ -411,6 +411,39 @@ fn nginx_keepalive_requests_goaway_costs_no_request() {
 }
 
 #[test]
+fn after_a_goaway_the_origin_keeps_its_connections() {
+    // Two connections, 20 users, a request a millisecond answered in
+    // 5 ms; the server sends GOAWAY once, on the 101st request's
+    // connection, naming its stream. Its replacement opens with the next
+    // request, though the other connection has room to take every
+    // stream, and the two share the rest of the run.
+    let c = h2(20, 1_000.0, Duration::from_secs(1), 2);
+    let script = H2Script::ok(ms(5)).responder(|r| {
+        let mut acts = vec![Act::ok().after(ms(5))];
+        if r.index == 100 {
+            acts.push(Act::GoAway(r.stream, ErrorCode::NoError).after(ms(0)));
+        }
+        acts
+    });
+    let sim = run(c, get(), script);
+    let s = sim.stats();
+    assert_counts!(s, (1_000, 1_000, 1_000, 0, 0));
+    assert_eq!((s.goaways, s.connections), (1, 3));
+    let t0 = sim.t0().expect("started");
+    let mut per_slot: HashMap<ConnId, u64> = HashMap::new();
+    for (r, &at) in sim.server.requests.iter().zip(&sim.server.arrivals) {
+        if at - t0 >= ms(200) {
+            *per_slot.entry(r.conn).or_default() += 1;
+        }
+    }
+    assert_eq!(per_slot.len(), 2, "{per_slot:?}");
+    assert!(
+        per_slot.values().all(|&n| (390..=410).contains(&n)),
+        "{per_slot:?}"
+    );
+}
+
+#[test]
 fn a_timed_out_stream_is_cancelled_and_the_connection_stays() {
     let mut c = ten();
     c.timeout = ms(50);
