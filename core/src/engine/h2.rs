@@ -816,7 +816,8 @@ impl Engine {
     /// The request of `u` timed out: its stream is cancelled, and the
     /// connection goes on.
     pub(super) fn h2_timeout(&mut self, u: usize, now: Instant, limit: Duration) {
-        if let Some((s, stream)) = self.users[u].stream.take() {
+        let on = self.users[u].stream.take();
+        if let Some((s, stream)) = on {
             if let Some(slot) = self.h2.as_mut().and_then(|h| h.slots.get_mut(s)) {
                 slot.streams.retain(|&(id, _)| id != stream);
                 slot.unstamped.retain(|&(v, _)| v != u);
@@ -835,10 +836,10 @@ impl Engine {
             &format_args!("no complete response within {limit:?}"),
         );
         self.free(u, now);
-        if let Some(side) = &mut self.h2 {
-            for o in mem::take(&mut side.to_pump) {
-                self.h2_pump(o, now);
-            }
+        if let Some((s, _)) = on {
+            // A draining connection whose last stream this was closes, so
+            // that its slot can take a replacement; and the queues move.
+            self.h2_settle(s, now);
         }
     }
 
