@@ -689,3 +689,47 @@ fn streams_open_at_the_end_are_unfinished() {
     // The engine closed its connection.
     assert_eq!(sim.outputs.closes, 1);
 }
+
+#[test]
+fn a_draining_connection_whose_last_stream_times_out_closes() {
+    // Two users, timeout 200 ms. The server sends GOAWAY naming request
+    // 1's stream and never answers it: the timeout cancels it at 300 ms,
+    // which leaves the draining connection (slot 0) with no stream, so it
+    // closes. Request 2 went on a new connection (slot 1) at 200 ms; the
+    // server sends GOAWAY on that one too with request 5, answered only at
+    // 650 ms. Request 6, due at 600 ms, needs a third connection: slot 0
+    // is free for it, and it is answered at 601 ms (not at 651, once slot
+    // 1 has drained).
+    let mut c = h2(2, 10.0, Duration::from_secs(1), 1);
+    c.timeout = ms(200);
+    let script = H2Script::ok(ms(1)).responder(|r| match seq(r) {
+        1 => vec![Act::GoAway(r.stream, ErrorCode::NoError).after(ms(1))],
+        5 => vec![
+            Act::GoAway(r.stream, ErrorCode::NoError).after(ms(0)),
+            Act::ok().after(ms(150)),
+        ],
+        _ => vec![Act::ok().after(ms(1))],
+    });
+    let sim = run(c, get(), script);
+    let s = sim.stats();
+    assert_counts!(s, (10, 10, 9, 1, 0));
+    assert_eq!(errors(s, ErrorKind::Timeout), 1);
+    assert_eq!((s.goaways, s.connections), (2, 3));
+    assert_eq!(
+        sim.server.stats.client_resets,
+        [(ConnId(0), 3, ErrorCode::Cancel)]
+    );
+    let r = row(&sim, 6);
+    assert_eq!(
+        (r.sent, r.done, r.outcome),
+        (Some(ms(600)), ms(601), Outcome::Completed(200))
+    );
+    let on_slot_0: Vec<u64> = sim
+        .server
+        .requests
+        .iter()
+        .filter(|r| r.conn == ConnId(0))
+        .map(seq)
+        .collect();
+    assert_eq!(on_slot_0, [0, 1, 6, 7, 8, 9]);
+}
