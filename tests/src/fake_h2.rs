@@ -64,6 +64,8 @@ pub enum Act {
     GoAway(u32, ErrorCode),
     /// The server closes the connection (EOF).
     Eof,
+    /// These bytes as they are (a frame that breaks the protocol, say).
+    Raw(Vec<u8>),
 }
 
 impl Act {
@@ -632,6 +634,7 @@ impl FakeH2 {
                 (false, Some(last))
             }
             Act::Eof => return self.push(at, c, Out::Eof),
+            Act::Raw(raw) => return self.push_frame(at, c, 0, raw, false),
         };
         let stream = if goaway.is_some() { 0 } else { stream };
         self.push(

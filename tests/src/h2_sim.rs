@@ -114,14 +114,6 @@ impl H2Sim {
             .collect()
     }
 
-    /// Calls `f` on the engine at the current virtual time, then acts on
-    /// what it asks for.
-    pub fn poke(&mut self, f: impl FnOnce(&mut Engine, Instant)) {
-        let now = self.now;
-        f(&mut self.engine, now);
-        self.drain(now);
-    }
-
     /// Drains `poll_output(at)` until `None`, acting on each output.
     fn drain(&mut self, at: Instant) {
         while let Some(out) = self.engine.poll_output(at) {

@@ -444,6 +444,77 @@ fn after_a_goaway_the_origin_keeps_its_connections() {
 }
 
 #[test]
+fn a_graceful_shutdown_in_two_goaways_costs_no_request() {
+    // RFC 9113 §6.8's graceful shutdown: GOAWAY with the highest stream
+    // id (stop opening streams), then, once streams in flight have
+    // arrived, GOAWAY with the real last stream. Ten users, a request a
+    // millisecond answered in 20 ms: at 5 ms (request 5 arriving) the
+    // server announces the shutdown; request 6 opens on a new connection.
+    // At 15 ms it names stream 9 (request 4): request 5, stream 11, goes
+    // again. Both GOAWAYs count.
+    let c = h2(10, 1_000.0, ms(10), 1);
+    let script = H2Script::ok(ms(20)).responder(by_seq(|k, attempt| {
+        let mut acts = vec![Act::ok().after(ms(20))];
+        if (k, attempt) == (5, 0) {
+            acts.push(Act::GoAway((1 << 31) - 1, ErrorCode::NoError).after(ms(0)));
+            acts.push(Act::GoAway(9, ErrorCode::NoError).after(ms(10)));
+        }
+        acts
+    }));
+    let sim = run(c, get(), script);
+    let s = sim.stats();
+    assert_counts!(s, (10, 10, 10, 0, 1));
+    assert_eq!((s.goaways, s.connections), (2, 2));
+    let r = row(&sim, 5);
+    assert_eq!(
+        (r.sent, r.done, r.outcome),
+        (Some(ms(15)), ms(35), Outcome::Completed(200))
+    );
+    for k in 6..10 {
+        assert_eq!(row(&sim, k).done, ms(k + 20), "request {k}");
+    }
+}
+
+#[test]
+fn a_protocol_error_ends_the_connection_and_its_streams() {
+    // A DATA frame on stream 0 (RFC 9113 §6.1: PROTOCOL_ERROR): volley
+    // sends GOAWAY and closes. Request 3's stream had no answer: a GET,
+    // it goes again on a new connection. After a head, it fails as
+    // malformed.
+    let mut bad = Vec::new();
+    volley_core::h2::frame::write_data(0, b"x", false, &mut bad);
+    for answered in [false, true] {
+        let ctx = format!("answered: {answered}");
+        let bad = bad.clone();
+        let sim = run(
+            ten(),
+            get(),
+            all_ok_but(3, move |attempt| match (attempt, answered) {
+                (0, false) => vec![Act::Raw(bad.clone()).after(ms(1))],
+                (0, true) => vec![
+                    Act::Head(200).after(ms(1)),
+                    Act::Raw(bad.clone()).after(ms(2)),
+                ],
+                _ => vec![Act::ok().after(ms(1))],
+            }),
+        );
+        let s = sim.stats();
+        if answered {
+            assert_counts!(s, (10, 10, 9, 1, 0));
+            assert_eq!(errors(s, ErrorKind::Malformed), 1, "{ctx}");
+        } else {
+            assert_counts!(s, (10, 10, 10, 0, 1));
+        }
+        assert!(
+            !example(s, ErrorKind::Malformed).is_empty(),
+            "{ctx}: the protocol error is in the examples"
+        );
+        assert_eq!(sim.server.stats.client_goaways, 1, "{ctx}");
+        assert_eq!(s.connections, 2, "{ctx}");
+    }
+}
+
+#[test]
 fn a_timed_out_stream_is_cancelled_and_the_connection_stays() {
     let mut c = ten();
     c.timeout = ms(50);
