@@ -96,6 +96,10 @@ pub struct H2Request {
     pub method: String,
     /// `:path`.
     pub path: String,
+    /// `:scheme`.
+    pub scheme: String,
+    /// `:authority`.
+    pub authority: String,
     /// Bytes of its body (DATA).
     pub body_len: usize,
 }
@@ -214,6 +218,8 @@ enum Side {
 struct Stream {
     method: String,
     path: String,
+    scheme: String,
+    authority: String,
     body_len: usize,
     /// END_STREAM came from the client: the request is whole.
     whole: bool,
@@ -494,12 +500,14 @@ impl FakeH2 {
 
     /// A whole header block opening `stream`.
     fn head(&mut self, c: ConnId, now: Instant, stream: u32, end_stream: bool, block: &[u8]) {
-        let (mut method, mut path) = (String::new(), String::new());
+        let [mut method, mut path, mut scheme, mut authority] = [const { String::new() }; 4];
         let decoded = self.conn(c).decoder.decode(block, |name, value| {
             let value = String::from_utf8_lossy(value).into_owned();
             match name {
                 b":method" => method = value,
                 b":path" => path = value,
+                b":scheme" => scheme = value,
+                b":authority" => authority = value,
                 _ => {}
             }
         });
@@ -543,6 +551,8 @@ impl FakeH2 {
             Stream {
                 method,
                 path,
+                scheme,
+                authority,
                 body_len: 0,
                 whole: false,
             },
@@ -567,6 +577,8 @@ impl FakeH2 {
             stream,
             method: s.method.clone(),
             path: s.path.clone(),
+            scheme: s.scheme.clone(),
+            authority: s.authority.clone(),
             body_len: s.body_len,
         };
         conn.on_conn += 1;

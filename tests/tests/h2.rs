@@ -14,13 +14,13 @@ use std::time::Duration;
 
 use volley_core::h2::ErrorCode;
 use volley_core::{
-    Config, ConnId, ErrorKind, Http2, Outcome, Rate, RequestRecord, RequestSpec, RequestTemplate,
-    Stats,
+    Config, ConnId, ErrorKind, Expect, Http2, Mix, Needle, Order, Outcome, Rate, RequestRecord,
+    RequestSpec, RequestTemplate, Requests, Stats, StatusSet, Target,
 };
-use volley_tests::assert_accounted;
 use volley_tests::fake_h2::{Act, H2Request, H2Script};
 use volley_tests::fake_server::Connect;
 use volley_tests::h2_sim::H2Sim;
+use volley_tests::{assert_accounted, assert_all_equivalent};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -40,10 +40,15 @@ fn example(s: &Stats, kind: ErrorKind) -> &str {
 
 /// `METHOD /{{seq}}` on `sim.test`, with `body`.
 fn numbered(method: &str, body: &[u8]) -> RequestTemplate {
+    on_host("sim.test", method, "/{{seq}}", body)
+}
+
+/// `METHOD path` on `host`, with `body`.
+fn on_host(host: &str, method: &str, path: &str, body: &[u8]) -> RequestTemplate {
     let spec = RequestSpec {
         method: method.into(),
-        target: "/{{seq}}".into(),
-        host: "sim.test".into(),
+        target: path.into(),
+        host: host.into(),
         body: body.to_vec(),
         ..RequestSpec::default()
     };
@@ -803,4 +808,96 @@ fn a_draining_connection_whose_last_stream_times_out_closes() {
         .map(seq)
         .collect();
     assert_eq!(on_slot_0, [0, 1, 6, 7, 8, 9]);
+}
+
+#[test]
+fn each_origin_has_its_own_connections_and_scheme() {
+    // Two targets on two origins, every other request: http://a.test and
+    // https://b.test, whose server answers in 20 ms, not 1. One connection
+    // each, in slots 0-1 and 2-3; each request goes on its origin's, with
+    // its scheme and authority; the slow origin does not slow the other.
+    let target = |host: &str| Target {
+        template: on_host(host, "GET", "/{{seq}}", b""),
+        expect: Expect::default(),
+    };
+    let requests = Requests::new(
+        vec![target("a.test"), target("b.test")],
+        Mix::new(&[1, 1], Order::Smooth).expect("mix"),
+        0,
+        None,
+    )
+    .with_origins(vec![0, 1]);
+    let mut c = h2(4, 100.0, Duration::from_secs(1), 1);
+    c.http2 = Some(Http2::new(1, vec![false, true]));
+    let script = H2Script::ok(ms(1)).responder(|r| {
+        let latency = if r.authority == "b.test" {
+            ms(20)
+        } else {
+            ms(1)
+        };
+        vec![Act::ok().after(latency)]
+    });
+    let mut sim = H2Sim::new(c, requests, script);
+    assert_eq!(sim.engine.connection_slots(), 4);
+    let origins: Vec<usize> = (0..4).map(|s| sim.engine.origin_of(ConnId(s))).collect();
+    assert_eq!(origins, [0, 0, 1, 1]);
+    sim.run_to_end();
+    let s = sim.stats();
+    assert_accounted(s);
+    assert_counts!(s, (100, 100, 100, 0, 0));
+    assert_eq!(s.connections, 2);
+    for r in &sim.server.requests {
+        let want = if seq(r).is_multiple_of(2) {
+            (ConnId(0), "http", "a.test")
+        } else {
+            (ConnId(2), "https", "b.test")
+        };
+        assert_eq!((r.conn, r.scheme.as_str(), r.authority.as_str()), want);
+    }
+    let (a, b) = (&s.targets[0], &s.targets[1]);
+    assert_eq!((a.completed, b.completed), (50, 50));
+    assert_all_equivalent!(a.latency, 1_000);
+    assert_all_equivalent!(b.latency, 20_000);
+}
+
+#[test]
+fn status_and_body_checks_apply_to_http2_responses() {
+    // Expect 200 and a body containing "ok" (which arrives cut in two
+    // DATA frames for request 3): request 4's 201 is an unexpected status,
+    // request 5's body "no" a mismatch.
+    let target = Target {
+        template: get(),
+        expect: Expect {
+            status: Some(StatusSet::from_ranges(&[(200, 200)])),
+            body: Needle::new(b"ok"),
+        },
+    };
+    let requests = Requests::new(vec![target], Mix::single(), 0, None);
+    let script = H2Script::ok(ms(1)).responder(|r| match seq(r) {
+        3 => vec![
+            Act::Head(200).after(ms(1)),
+            Act::Data(b"o".to_vec(), false).after(ms(1)),
+            Act::Data(b"k".to_vec(), true).after(ms(2)),
+        ],
+        4 => vec![Act::Respond(201, b"ok".to_vec()).after(ms(1))],
+        5 => vec![Act::Respond(200, b"no".to_vec()).after(ms(1))],
+        _ => vec![Act::ok().after(ms(1))],
+    });
+    let mut sim = H2Sim::new(ten(), requests, script);
+    sim.run_to_end();
+    let s = sim.stats();
+    assert_accounted(s);
+    assert_counts!(s, (10, 10, 8, 2, 0));
+    assert_eq!(errors(s, ErrorKind::UnexpectedStatus), 1);
+    assert_eq!(errors(s, ErrorKind::BodyMismatch), 1);
+    assert_eq!(row(&sim, 3).outcome, Outcome::Completed(200));
+    assert_eq!(row(&sim, 3).done, ms(302));
+    assert_eq!(
+        row(&sim, 4).outcome,
+        Outcome::Failed(ErrorKind::UnexpectedStatus)
+    );
+    assert_eq!(
+        row(&sim, 5).outcome,
+        Outcome::Failed(ErrorKind::BodyMismatch)
+    );
 }
