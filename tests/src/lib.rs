@@ -8,6 +8,11 @@
 //!   server the sim talks to: canned responses, latency, connect refusal and
 //!   hangs, `Connection: close`, closing or resetting mid-body, replies cut
 //!   into pieces, a stall window.
+//! - [`h2_sim`] and [`fake_h2`]: the same over HTTP/2,
+//!   [`h2_sim::H2Sim`] driving an engine with `Config::http2` against
+//!   [`fake_h2::FakeH2`], a scripted HTTP/2 server that reads the client's
+//!   frames with core's codecs (stream limits, REFUSED_STREAM, resets,
+//!   GOAWAY, EOF with streams open).
 //! - [`raw`]: raw TCP servers on loopback that misbehave on purpose, and
 //!   [`tls`]: a rustls server with certificates made at test time; both
 //!   serve the real-socket tests here and the binary's tests in `cli/tests`.
@@ -19,12 +24,14 @@
 //!   (STYLE item 17).
 //!
 //! The tests themselves live in `tests/`: `pacing.rs`, `framing.rs`,
-//! `failures.rs` and `retry.rs` use the sim; `loopback.rs`, `faults.rs`
+//! `failures.rs` and `retry.rs` use the sim, `h2.rs` the HTTP/2 sim; `loopback.rs`, `faults.rs`
 //! and `tls.rs` run the driver over real loopback sockets. Tests of the
 //! binary live in `cli/tests/`, where cargo names it.
 
 pub mod daemon;
+pub mod fake_h2;
 pub mod fake_server;
+pub mod h2_sim;
 pub mod httpd;
 pub mod nginx;
 pub mod raw;

@@ -14,8 +14,8 @@
 //! backing off) and as many again draining: a connection the server sent
 //! GOAWAY to finishes its streams in its slot while a fresh one opens in
 //! another, so a periodic GOAWAY (nginx's `keepalive_requests`) stalls
-//! nothing. A stream the server did not process goes to the front of the
-//! queue, keeping its due time.
+//! nothing. A stream the server did not process goes back into the
+//! queue ahead of every request due after it, keeping its due time.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -273,8 +273,11 @@ impl Engine {
     }
 
     /// Opens streams for the origin's waiting users while a connection has
-    /// room; starts a connection when none has and fewer than the
-    /// origin's connections are active.
+    /// room. While users wait, the origin keeps its connections: fewer
+    /// active than it may have (one went after a GOAWAY or an EOF), it
+    /// starts one in a free slot, even if another connection has room. Else
+    /// the run would go on with fewer connections than `--connections`
+    /// after the first GOAWAY, since the others would take every stream.
     fn h2_pump(&mut self, origin: usize, now: Instant) {
         loop {
             let Some(side) = &mut self.h2 else { return };
@@ -283,6 +286,21 @@ impl Engine {
                 return;
             }
             let slots = &side.slots;
+            let active = o
+                .slots
+                .clone()
+                .filter(|&s| {
+                    matches!(
+                        slots[s].state,
+                        SlotState::Connecting | SlotState::Open | SlotState::Backoff
+                    )
+                })
+                .count();
+            let free = o.slots.clone().find(|&s| slots[s].state == SlotState::Free);
+            if let (true, Some(s)) = (active < o.active, free) {
+                self.h2_connect(s, now);
+                continue;
+            }
             let open = o
                 .slots
                 .clone()
@@ -291,23 +309,7 @@ impl Engine {
                         && slots[s].conn.as_ref().is_some_and(H2Conn::can_open)
                 })
                 .min_by_key(|&s| slots[s].streams.len());
-            let Some(s) = open else {
-                let active = o
-                    .slots
-                    .clone()
-                    .filter(|&s| {
-                        matches!(
-                            slots[s].state,
-                            SlotState::Connecting | SlotState::Open | SlotState::Backoff
-                        )
-                    })
-                    .count();
-                let free = o.slots.clone().find(|&s| slots[s].state == SlotState::Free);
-                if let (true, Some(s)) = (active < o.active, free) {
-                    self.h2_connect(s, now);
-                }
-                return;
-            };
+            let Some(s) = open else { return };
             let Some(u) = side.origins[origin].waiting.pop_front() else {
                 return;
             };
@@ -587,19 +589,28 @@ impl Engine {
         self.h2_again(u);
     }
 
-    /// The request of `u` goes to the front of its origin's queue.
+    /// The request of `u` goes back into its origin's queue, ahead of
+    /// every request due after it. The queue stays in the order requests
+    /// were due: the streams above a GOAWAY's last stream, which come back
+    /// together in the order they opened, go again in that order (pushed
+    /// to the front one by one, they went in reverse).
     fn h2_again(&mut self, u: usize) {
+        let mut k = 0;
         if let Some(req) = &mut self.users[u].req {
             req.retried = true;
             req.sent = None;
             req.first_byte = None;
             req.bytes_in = 0;
             req.status = 0;
+            k = req.k;
         }
         self.stats.retries += 1;
         let origin = self.users[u].origin;
+        let users = &self.users;
         if let Some(side) = &mut self.h2 {
-            side.origins[origin].waiting.push_front(u);
+            let waiting = &mut side.origins[origin].waiting;
+            let at = waiting.partition_point(|&v| users[v].req.is_some_and(|r| r.k < k));
+            waiting.insert(at, u);
         }
         self.h2_later(origin);
     }
@@ -805,7 +816,8 @@ impl Engine {
     /// The request of `u` timed out: its stream is cancelled, and the
     /// connection goes on.
     pub(super) fn h2_timeout(&mut self, u: usize, now: Instant, limit: Duration) {
-        if let Some((s, stream)) = self.users[u].stream.take() {
+        let on = self.users[u].stream.take();
+        if let Some((s, stream)) = on {
             if let Some(slot) = self.h2.as_mut().and_then(|h| h.slots.get_mut(s)) {
                 slot.streams.retain(|&(id, _)| id != stream);
                 slot.unstamped.retain(|&(v, _)| v != u);
@@ -824,10 +836,10 @@ impl Engine {
             &format_args!("no complete response within {limit:?}"),
         );
         self.free(u, now);
-        if let Some(side) = &mut self.h2 {
-            for o in mem::take(&mut side.to_pump) {
-                self.h2_pump(o, now);
-            }
+        if let Some((s, _)) = on {
+            // A draining connection whose last stream this was closes, so
+            // that its slot can take a replacement; and the queues move.
+            self.h2_settle(s, now);
         }
     }
 
