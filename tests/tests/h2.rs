@@ -901,3 +901,23 @@ fn status_and_body_checks_apply_to_http2_responses() {
         Outcome::Failed(ErrorKind::BodyMismatch)
     );
 }
+
+#[test]
+fn a_reconnect_opens_no_more_streams_than_the_server_last_allowed() {
+    // 100 users as fast as they can, the server allowing 10 streams and
+    // ending each connection after 100 requests. A new connection opens
+    // streams before the server's SETTINGS arrive; it assumes the limit
+    // the last connection heard, not RFC 9113's 100, so the server
+    // refuses none (it would refuse 90 on every reconnect).
+    let mut c = h2(100, 1.0, Duration::from_secs(10), 1);
+    c.rate = Rate::Max;
+    c.max_requests = Some(1_000);
+    let script = H2Script::ok(ms(1)).max_streams(10).goaway_after(100, ms(0));
+    let sim = run(c, get(), script);
+    let s = sim.stats();
+    assert_counts!(s, (1_000, 1_000, 1_000, 0, 0));
+    assert_eq!(s.goaways, 10);
+    assert_eq!(sim.server.stats.over_limit, 0);
+    assert_eq!(sim.server.stats.max_open, 10);
+    assert_one_row_each(&sim.records, 1_000);
+}

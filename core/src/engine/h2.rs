@@ -101,6 +101,9 @@ struct Origin {
     waiting: VecDeque<usize>,
     /// `:scheme` of its requests.
     scheme: &'static str,
+    /// The `SETTINGS_MAX_CONCURRENT_STREAMS` its server last announced: a
+    /// new connection opens no more before its own SETTINGS come.
+    known_limit: Option<u32>,
 }
 
 /// The HTTP/2 side of an engine.
@@ -128,6 +131,7 @@ impl Side {
                 slots: o * 2 * per..(o + 1) * 2 * per,
                 active: per,
                 waiting: VecDeque::new(),
+                known_limit: None,
                 scheme: if plan.https.get(o).copied().unwrap_or(false) {
                     "https"
                 } else {
@@ -411,8 +415,14 @@ impl Engine {
         slot.state = SlotState::Open;
         slot.failures = 0;
         slot.out.clear();
-        slot.conn = Some(H2Conn::new(&mut slot.out));
+        let mut conn = H2Conn::new(&mut slot.out);
         let (started, origin) = (slot.connect_started, slot.origin);
+        if let Some(limit) = self.h2.as_ref().and_then(|h| h.origins[origin].known_limit) {
+            conn.assume_max_streams(limit);
+        }
+        if let Some(slot) = self.h2.as_mut().and_then(|h| h.slots.get_mut(s)) {
+            slot.conn = Some(conn);
+        }
         let tcp_done = tls.map_or(now, |(t, _)| t);
         self.stats
             .record_connect(tcp_done.checked_duration_since(started).unwrap_or_default());
@@ -436,7 +446,11 @@ impl Engine {
         };
         conn.feed(data, &mut out, |event| self.h2_event(s, now, event));
         let failed = conn.is_closed();
-        if let Some(slot) = self.h2.as_mut().and_then(|h| h.slots.get_mut(s)) {
+        if let Some(side) = &mut self.h2 {
+            let slot = &mut side.slots[s];
+            if conn.settings_seen() {
+                side.origins[slot.origin].known_limit = Some(conn.max_streams());
+            }
             slot.conn = Some(conn);
             slot.out = out;
         }

@@ -242,6 +242,22 @@ impl H2Conn {
         self.max_streams
     }
 
+    /// The server's first SETTINGS has arrived, so [`H2Conn::max_streams`]
+    /// is the server's word rather than the assumption before it.
+    pub fn settings_seen(&self) -> bool {
+        self.preface_seen
+    }
+
+    /// Opens at most `limit` streams until the server's SETTINGS say how
+    /// many it allows (instead of [`INITIAL_MAX_STREAMS`]): what an earlier
+    /// connection to the same server said, so that a reconnect does not
+    /// open streams the server will refuse. Ignored once they arrived.
+    pub fn assume_max_streams(&mut self, limit: u32) {
+        if !self.preface_seen {
+            self.max_streams = limit;
+        }
+    }
+
     /// The connection failed or the server closed it: nothing more can
     /// happen on it.
     pub fn is_closed(&self) -> bool {
