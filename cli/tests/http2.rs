@@ -158,7 +158,9 @@ fn nginx_h2c_and_h2_over_tls_count_what_nginx_logs() {
                 theirs, 200,
                 "tls {tls}, {path}: 600 requests over three targets"
             );
+            eprintln!("nginx, tls {tls}, {path}: nginx logged {theirs}, volley counted {ours:?}");
         }
+        eprintln!("nginx, tls {tls}: {}", v["connections"]);
         let received = v["bytes"]["received"].as_u64().unwrap();
         assert!(
             received > 200 * (1 << 20),
@@ -270,6 +272,12 @@ fn h2o_logs_every_request_volley_counts() {
             server.errors()
         );
         assert_eq!(v["status"]["200"].as_u64(), Some(200), "{resource:?}");
+        eprintln!(
+            "h2o {resource:?}: h2o logged {}, volley counted {}; {}",
+            server.served(200, resource),
+            v["status"]["200"],
+            v["connections"]
+        );
     }
 }
 
@@ -327,4 +335,7 @@ fn nghttpd_answers_every_request_volley_counts() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert_eq!(served, total, "nghttpd's trace");
+    eprintln!(
+        "nghttpd: its trace shows {served} responses with status 200; volley counted {total}"
+    );
 }
