@@ -324,6 +324,11 @@ impl EventLoop {
             };
             match out {
                 Output::Connect(ConnId(id)) => {
+                    // An HTTP/2 engine takes another slot when its
+                    // connections drain slowly.
+                    if id >= self.sockets.len() {
+                        self.sockets.resize_with(id + 1, Socket::default);
+                    }
                     let opened = self.routes[self.origin(id)].open(id);
                     self.start_connect(id, now, opened);
                 }

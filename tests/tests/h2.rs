@@ -921,3 +921,31 @@ fn a_reconnect_opens_no_more_streams_than_the_server_last_allowed() {
     assert_eq!(sim.server.stats.max_open, 10);
     assert_one_row_each(&sim.records, 1_000);
 }
+
+#[test]
+fn slow_draining_connections_take_more_slots_and_stall_nothing() {
+    // 400 users, 1,000 requests a second answered in 300 ms, the server
+    // ending each connection after 100 requests: a connection lives
+    // 100 ms and drains for 300 ms more, so three drain beside the open
+    // one. With a fixed two slots the replacements waited for a drained
+    // slot (max latency 799 ms, 100 requests unsent); the origin now
+    // takes more slots and every request is answered in its 300 ms.
+    let c = h2(400, 1_000.0, Duration::from_secs(2), 1);
+    let script = H2Script::ok(ms(300)).goaway_after(100, ms(0));
+    let sim = run(c, get(), script);
+    let s = sim.stats();
+    assert_counts!(s, (2_000, 2_000, 2_000, 0, 0));
+    assert_eq!(s.unsent, 0);
+    assert!(
+        s.latency.max() < 302_000,
+        "max latency {} us",
+        s.latency.max()
+    );
+    assert!(
+        sim.engine.connection_slots() > 2,
+        "{}",
+        sim.engine.connection_slots()
+    );
+    assert!(sim.engine.connection_slots() <= sim.engine.max_connection_slots());
+    assert_one_row_each(&sim.records, 2_000);
+}

@@ -11,16 +11,18 @@
 //! as any wait does.
 //!
 //! Each origin may have `connections` slots active (connecting, open, or
-//! backing off) and as many again draining: a connection the server sent
+//! backing off), and any number draining: a connection the server sent
 //! GOAWAY to finishes its streams in its slot while a fresh one opens in
 //! another, so a periodic GOAWAY (nginx's `keepalive_requests`) stalls
-//! nothing. A stream the server did not process goes back into the
+//! nothing, however long the old connections take to drain. An origin
+//! starts with twice its connections in slots and takes another when
+//! none is free; a draining connection holds a stream, so they never
+//! outnumber the users. A stream the server did not process goes back into the
 //! queue ahead of every request due after it, keeping its due time.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::mem;
-use std::ops::Range;
 
 use super::{Engine, User};
 use crate::error::ErrorKind;
@@ -95,7 +97,8 @@ struct Slot {
 /// One origin's connections and the users waiting for a stream on one.
 #[derive(Debug)]
 struct Origin {
-    slots: Range<usize>,
+    /// Its slots, in the engine's numbering.
+    slots: Vec<usize>,
     /// Most slots active at once (not free, not draining).
     active: usize,
     waiting: VecDeque<usize>,
@@ -119,16 +122,24 @@ pub(super) struct Side {
     /// Origins whose queue may move (a stream ended, a connection came or
     /// went) while their connection was being fed.
     to_pump: Vec<usize>,
+    /// The most slots there may be: those of the start, and one for each
+    /// user (see the module documentation).
+    max_slots: usize,
 }
 
 impl Side {
     /// Slots for `plan` over the engine's targets.
-    pub(super) fn new(plan: &Http2, engine_requests: &crate::Requests, now: Instant) -> Self {
+    pub(super) fn new(
+        plan: &Http2,
+        engine_requests: &crate::Requests,
+        users: usize,
+        now: Instant,
+    ) -> Self {
         let n = engine_requests.origin_count().max(1);
         let per = plan.connections.max(1);
         let origins: Vec<Origin> = (0..n)
             .map(|o| Origin {
-                slots: o * 2 * per..(o + 1) * 2 * per,
+                slots: (o * 2 * per..(o + 1) * 2 * per).collect(),
                 active: per,
                 waiting: VecDeque::new(),
                 known_limit: None,
@@ -139,23 +150,13 @@ impl Side {
                 },
             })
             .collect();
-        let slots = origins
+        let slots: Vec<Slot> = origins
             .iter()
             .enumerate()
-            .flat_map(|(o, origin)| origin.slots.clone().map(move |_| o))
-            .map(|origin| Slot {
-                state: SlotState::Free,
-                origin,
-                conn: None,
-                out: Vec::new(),
-                streams: Vec::new(),
-                unstamped: Vec::new(),
-                send_queued: false,
-                failure: None,
-                failures: 0,
-                connect_started: now,
-            })
+            .flat_map(|(o, origin)| origin.slots.iter().map(move |_| o))
+            .map(|origin| Slot::new(origin, now))
             .collect();
+        let max_slots = slots.len() + users;
         let heads = engine_requests
             .targets()
             .iter()
@@ -175,7 +176,29 @@ impl Side {
             heads,
             block: Vec::new(),
             to_pump: Vec::new(),
+            max_slots,
         }
+    }
+
+    /// The most slots there may be: the engine's [`ConnId`]s are below it.
+    pub(super) fn max_slots(&self) -> usize {
+        self.max_slots
+    }
+
+    /// A free slot of `origin`, made if it has none and the limit allows.
+    fn free_slot(&mut self, origin: usize, now: Instant) -> Option<usize> {
+        let slots = &self.slots;
+        let o = &mut self.origins[origin];
+        if let Some(&s) = o.slots.iter().find(|&&s| slots[s].state == SlotState::Free) {
+            return Some(s);
+        }
+        if self.slots.len() >= self.max_slots {
+            return None;
+        }
+        let s = self.slots.len();
+        self.slots.push(Slot::new(origin, now));
+        o.slots.push(s);
+        Some(s)
     }
 
     /// Connection slots: the engine's [`ConnId`]s are `0..slots()`.
@@ -192,7 +215,24 @@ impl Side {
     fn initial(&self) -> impl Iterator<Item = usize> + '_ {
         self.origins
             .iter()
-            .flat_map(|o| o.slots.start..o.slots.start + o.active)
+            .flat_map(|o| o.slots[..o.active].iter().copied())
+    }
+}
+
+impl Slot {
+    fn new(origin: usize, now: Instant) -> Self {
+        Self {
+            state: SlotState::Free,
+            origin,
+            conn: None,
+            out: Vec::new(),
+            streams: Vec::new(),
+            unstamped: Vec::new(),
+            send_queued: false,
+            failure: None,
+            failures: 0,
+            connect_started: now,
+        }
     }
 }
 
@@ -292,22 +332,25 @@ impl Engine {
             let slots = &side.slots;
             let active = o
                 .slots
-                .clone()
-                .filter(|&s| {
+                .iter()
+                .filter(|&&s| {
                     matches!(
                         slots[s].state,
                         SlotState::Connecting | SlotState::Open | SlotState::Backoff
                     )
                 })
                 .count();
-            let free = o.slots.clone().find(|&s| slots[s].state == SlotState::Free);
-            if let (true, Some(s)) = (active < o.active, free) {
-                self.h2_connect(s, now);
-                continue;
+            if active < o.active {
+                if let Some(s) = side.free_slot(origin, now) {
+                    self.h2_connect(s, now);
+                    continue;
+                }
             }
+            let (o, slots) = (&side.origins[origin], &side.slots);
             let open = o
                 .slots
-                .clone()
+                .iter()
+                .copied()
                 .filter(|&s| {
                     slots[s].state == SlotState::Open
                         && slots[s].conn.as_ref().is_some_and(H2Conn::can_open)
@@ -792,8 +835,8 @@ impl Engine {
         let o = &side.origins[origin];
         let none_open = o
             .slots
-            .clone()
-            .all(|i| side.slots[i].state != SlotState::Open);
+            .iter()
+            .all(|&i| side.slots[i].state != SlotState::Open);
         if none_open {
             let waiting: Vec<usize> = side.origins[origin].waiting.drain(..).collect();
             for u in waiting {

@@ -360,8 +360,8 @@ impl Engine {
             engine.lanes[lane].cursor = engine.next_of(lane, 0);
         }
         if let Some(plan) = &engine.config.http2 {
-            let side = h2::Side::new(plan, &engine.requests, now);
-            engine.connecting = DeadlineList::new(side.slots().max(n));
+            let side = h2::Side::new(plan, &engine.requests, n, now);
+            engine.connecting = DeadlineList::new(side.max_slots().max(n));
             engine.h2 = Some(Box::new(side));
             for (origin, u) in h2::users_free(&engine.users).collect::<Vec<_>>() {
                 engine.lanes[origin].idle.push_back(u);
@@ -379,12 +379,20 @@ impl Engine {
         engine
     }
 
-    /// How many connection slots the driver keeps: [`ConnId`]s are
-    /// `0..connection_slots()`. One per user under HTTP/1.1; under HTTP/2,
-    /// twice the connections of each origin (one may drain after a GOAWAY
-    /// while its replacement opens).
+    /// How many connection slots the driver keeps to begin with: one per
+    /// user under HTTP/1.1; under HTTP/2, twice the connections of each
+    /// origin (one may drain after a GOAWAY while its replacement opens).
+    /// Under HTTP/2 the engine may take more when connections drain
+    /// slowly, up to [`Engine::max_connection_slots`]: a driver grows its
+    /// slots when an [`Output::Connect`] names one it does not have.
     pub fn connection_slots(&self) -> usize {
         self.h2.as_ref().map_or(self.users.len(), |h| h.slots())
+    }
+
+    /// The most connection slots the engine ever uses: every [`ConnId`] is
+    /// below it.
+    pub fn max_connection_slots(&self) -> usize {
+        self.h2.as_ref().map_or(self.users.len(), |h| h.max_slots())
     }
 
     /// The run speaks HTTP/2: on [`Output::Send`] the driver writes what
