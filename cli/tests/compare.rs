@@ -177,6 +177,18 @@ fn incomparable_runs_and_old_files_are_refused() {
         "{}",
         text(&out.stderr)
     );
+    // The same run over HTTP/2 is another protocol (SPEC §13's guard).
+    let mut h2: serde_json::Value = serde_json::from_slice(&std::fs::read(&a).unwrap()).unwrap();
+    h2["run"]["protocol"] = "h2".into();
+    let h2_file = dir.join("h2.json");
+    std::fs::write(&h2_file, h2.to_string()).unwrap();
+    let out = volley(&["compare", p(&a), "--to", p(&h2_file)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("another protocol (h2 against http/1.1)"),
+        "{}",
+        text(&out.stderr)
+    );
     // A file saved in format 1 has no per-second histograms to bootstrap.
     let mut old: serde_json::Value = serde_json::from_slice(&std::fs::read(&a).unwrap()).unwrap();
     old["version"] = 1.into();

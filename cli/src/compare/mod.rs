@@ -199,6 +199,11 @@ fn comparable(base: &Side, new: &Side) -> Result<(), UsageError> {
                 ))
             } else if info.tls != first.tls {
                 Some("another protocol (http against https)".to_string())
+            } else if info.protocol != first.protocol {
+                Some(format!(
+                    "another protocol ({} against {})",
+                    info.protocol, first.protocol
+                ))
             } else {
                 None
             };

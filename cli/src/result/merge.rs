@@ -148,6 +148,17 @@ pub(crate) fn notes(parts: &[Saved]) -> Vec<String> {
     if let Some(note) = targets_note(parts) {
         out.push(note);
     }
+    if let Some((first, other)) = parts.first().and_then(|f| {
+        parts
+            .iter()
+            .find(|p| p.info.protocol != f.info.protocol)
+            .map(|o| (f, o))
+    }) {
+        out.push(format!(
+            "the results are of different protocols ({} and {}); the report names the first",
+            first.info.protocol, other.info.protocol
+        ));
+    }
     let shards: Vec<_> = parts.iter().filter_map(|p| p.info.shard).collect();
     if let Some(count) = shards.first().map(|s| s.count) {
         if shards.len() == parts.len() && shards.iter().all(|s| s.count == count) {
@@ -386,5 +397,14 @@ mod tests {
         let mut other = part(1.0, None, None, &[]);
         other.info.url = "http://127.0.0.1:2/".into();
         assert_eq!(notes(&[part(1.0, None, None, &[]), other]).len(), 1);
+        let (h1, mut h2) = (part(1.0, None, None, &[]), part(1.0, None, None, &[]));
+        h2.info.protocol = "h2".into();
+        assert_eq!(
+            notes(&[h1.clone(), h2]),
+            [format!(
+                "the results are of different protocols ({} and h2); the report names the first",
+                h1.info.protocol
+            )]
+        );
     }
 }
