@@ -949,3 +949,39 @@ fn slow_draining_connections_take_more_slots_and_stall_nothing() {
     assert!(sim.engine.connection_slots() <= sim.engine.max_connection_slots());
     assert_one_row_each(&sim.records, 2_000);
 }
+
+#[test]
+fn a_refused_stream_goes_again_on_another_connection_when_one_has_room() {
+    // Two connections; request 3 refused on its first arrival. SPEC §11:
+    // it is sent again on another connection, keeping its due time.
+    let arrivals = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = std::rc::Rc::clone(&arrivals);
+    let mut attempts: HashMap<u64, u32> = HashMap::new();
+    let script = H2Script::ok(ms(1)).responder(move |r| {
+        let k = seq(r);
+        let n = attempts.entry(k).or_default();
+        seen.borrow_mut().push((k, *n, r.conn));
+        *n += 1;
+        match (k, *n - 1) {
+            (3, 0) => vec![Act::Reset(ErrorCode::RefusedStream).after(ms(1))],
+            _ => vec![Act::ok().after(ms(1))],
+        }
+    });
+    let sim = run(h2(2, 10.0, Duration::from_secs(1), 2), get(), script);
+    let s = sim.stats();
+    assert_counts!(s, (10, 10, 10, 0, 1));
+    let arrivals = arrivals.borrow();
+    let on = |attempt| {
+        arrivals
+            .iter()
+            .find(|&&(k, n, _)| k == 3 && n == attempt)
+            .map(|&(_, _, c)| c)
+    };
+    let (first, second) = (on(0).unwrap(), on(1).unwrap());
+    assert_ne!(
+        first, second,
+        "the retry went to the connection that refused it"
+    );
+    let r = row(&sim, 3);
+    assert_eq!((r.intended, r.done), (ms(300), ms(302)));
+}

@@ -356,10 +356,28 @@ impl Engine {
                         && slots[s].conn.as_ref().is_some_and(H2Conn::can_open)
                 })
                 .min_by_key(|&s| slots[s].streams.len());
-            let Some(s) = open else { return };
+            let Some(mut s) = open else { return };
             let Some(u) = side.origins[origin].waiting.pop_front() else {
                 return;
             };
+            // A request the server refused goes to another connection
+            // when one has room (SPEC §11).
+            if let Some(refused) = self.users[u].refused_on.filter(|&r| r == s) {
+                let (o, slots) = (&side.origins[origin], &side.slots);
+                if let Some(other) = o
+                    .slots
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        i != refused
+                            && slots[i].state == SlotState::Open
+                            && slots[i].conn.as_ref().is_some_and(H2Conn::can_open)
+                    })
+                    .min_by_key(|&i| slots[i].streams.len())
+                {
+                    s = other;
+                }
+            }
             self.h2_open(s, u, now);
         }
     }
@@ -402,6 +420,7 @@ impl Engine {
         slot.streams.push((stream, u));
         slot.unstamped.push((u, len));
         user.stream = Some((s, stream));
+        user.refused_on = None;
         user.found = 0;
         if let Some(req) = &mut user.req {
             // Provisional, as for HTTP/1.1: the driver's take sets it.
@@ -548,6 +567,7 @@ impl Engine {
                     return;
                 };
                 if unprocessed {
+                    self.users[u].refused_on = Some(s);
                     self.h2_refused(u, now, code);
                 } else {
                     self.fail(

@@ -210,6 +210,9 @@ struct User {
     connect_started: Instant,
     /// HTTP/2: the connection slot and stream its request is on.
     stream: Option<(usize, crate::h2::StreamId)>,
+    /// HTTP/2: the slot whose server did not process its request, which
+    /// it avoids when another connection has room.
+    refused_on: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -331,6 +334,7 @@ impl Engine {
                     failures: 0,
                     connect_started: now,
                     stream: None,
+                    refused_on: None,
                 })
                 .collect(),
             connecting: DeadlineList::new(n),
