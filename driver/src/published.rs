@@ -53,6 +53,13 @@ pub struct Snapshot {
     pub connections: u64,
     /// Connect attempts that failed.
     pub connect_failures: u64,
+    /// Requests sent once more (SPEC §2's keep-alive race; HTTP/2's
+    /// unprocessed streams).
+    pub retries: u64,
+    /// HTTP/2 streams opened.
+    pub streams: u64,
+    /// HTTP/2 GOAWAY frames received.
+    pub goaways: u64,
     /// Completed responses by status code (index = code).
     pub status: Box<[u64; STATUS_CODES]>,
     /// Failed requests by kind (index = [`ErrorKind::index`]).
@@ -92,6 +99,9 @@ impl Default for Snapshot {
             bytes_out: 0,
             connections: 0,
             connect_failures: 0,
+            retries: 0,
+            streams: 0,
+            goaways: 0,
             status: Box::new([0; STATUS_CODES]),
             errors: [0; ErrorKind::COUNT],
             latency: Buckets::default(),
@@ -138,6 +148,9 @@ impl Snapshot {
             bytes_out: stats.bytes_out,
             connections: stats.connections,
             connect_failures: stats.connect_failures,
+            retries: stats.retries,
+            streams: stats.streams,
+            goaways: stats.goaways,
             status,
             errors: stats.errors,
             latency: Buckets::of(&stats.latency),
@@ -186,6 +199,9 @@ impl Snapshot {
             (&mut self.bytes_out, other.bytes_out),
             (&mut self.connections, other.connections),
             (&mut self.connect_failures, other.connect_failures),
+            (&mut self.retries, other.retries),
+            (&mut self.streams, other.streams),
+            (&mut self.goaways, other.goaways),
         ] {
             *a += b;
         }
@@ -237,6 +253,9 @@ impl Snapshot {
             self.bytes_out,
             self.connections,
             self.connect_failures,
+            self.retries,
+            self.streams,
+            self.goaways,
         ]);
         out.extend_from_slice(&self.status[..]);
         out.extend_from_slice(&self.errors);
@@ -292,6 +311,9 @@ impl Snapshot {
             &mut s.bytes_out,
             &mut s.connections,
             &mut s.connect_failures,
+            &mut s.retries,
+            &mut s.streams,
+            &mut s.goaways,
         ] {
             *field = next();
         }
@@ -374,7 +396,7 @@ fn combine_rows(a: &[Second], b: &[Second]) -> Vec<Second> {
 
 /// Words of an encoded snapshot but its targets' counts.
 const FIXED_WORDS: usize = 2
-    + 10
+    + 13
     + STATUS_CODES
     + ErrorKind::COUNT
     + 2 * (BOUNDS_US.len() + 2)

@@ -281,6 +281,21 @@ pub(crate) fn render(view: &View<'_>) -> String {
         "Connect attempts that failed, retries and those before the start included.",
         s.connect_failures,
     );
+    o.counter(
+        "volley_retries_total",
+        "Requests sent once more: over HTTP/1.1 after the keep-alive race, over HTTP/2 after the server did not process them.",
+        s.retries,
+    );
+    o.counter(
+        "volley_http2_streams_total",
+        "HTTP/2 streams opened, retries included (0 over HTTP/1.1).",
+        s.streams,
+    );
+    o.counter(
+        "volley_http2_goaways_total",
+        "HTTP/2 GOAWAY frames received.",
+        s.goaways,
+    );
     o.gauge(
         "volley_requests_in_flight",
         "Requests written and not yet ended.",
