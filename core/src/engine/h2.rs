@@ -845,9 +845,7 @@ impl Engine {
         slot.state = SlotState::Backoff;
         slot.conn = None;
         slot.failures = slot.failures.saturating_add(1);
-        let delay = super::BACKOFF_MIN
-            .saturating_mul(1 << (slot.failures - 1).min(16))
-            .min(super::BACKOFF_MAX);
+        let delay = super::backoff_after(slot.failures);
         let origin = slot.origin;
         self.backoff.push(std::cmp::Reverse((now + delay, s)));
         // With no connection of the origin open, its waiting requests

@@ -29,6 +29,14 @@ const BACKOFF_MIN: Duration = Duration::from_millis(10);
 /// Longest wait between connect attempts of one user.
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
+/// How long to wait before the next connect after `failures` in a row (at
+/// least one): [`BACKOFF_MIN`], doubling, at most [`BACKOFF_MAX`].
+fn backoff_after(failures: u32) -> Duration {
+    BACKOFF_MIN
+        .saturating_mul(1 << failures.saturating_sub(1).min(16))
+        .min(BACKOFF_MAX)
+}
+
 /// What one engine runs: its share of the plan.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -1049,10 +1057,8 @@ impl Engine {
         let user = &mut self.users[u];
         user.conn.back_off();
         user.failures = user.failures.saturating_add(1);
-        let delay = BACKOFF_MIN
-            .saturating_mul(1 << (user.failures - 1).min(16))
-            .min(BACKOFF_MAX);
-        self.backoff.push(Reverse((now + delay, u)));
+        self.backoff
+            .push(Reverse((now + backoff_after(user.failures), u)));
         self.warmup_progress();
         self.finish_if_drained(now);
     }
