@@ -32,9 +32,10 @@ use mio::net::TcpStream;
 use volley_core::h2::frame::{DEFAULT_MAX_FRAME_SIZE, HEADER_LEN};
 use volley_core::h2::{Parsed, decode_frame};
 
-use crate::conn::{Next, OUT_HIGH, READS_PER_DRIVE};
+use crate::conn::{Next, READS_PER_DRIVE};
 use crate::responses::Reply;
 use crate::shared::Shared;
+use crate::wire::OUT_HIGH;
 use fault::Fault;
 use session::{Finish, Session};
 
