@@ -23,6 +23,11 @@ pub(crate) struct ReadBuf {
 }
 
 impl ReadBuf {
+    /// An empty buffer of `size` bytes.
+    pub(crate) fn new(size: usize) -> Self {
+        Self::with_bytes(size, &[])
+    }
+
     /// A buffer of at least `size` bytes that holds `first`, not consumed.
     pub(crate) fn with_bytes(size: usize, first: &[u8]) -> Self {
         let mut buf = vec![0; size.max(first.len())];
@@ -112,6 +117,12 @@ impl WriteBuf {
     /// Appends `bytes` to be written.
     pub(crate) fn extend(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
+    }
+
+    /// The buffer itself, for encoders that append to a `Vec`; they must
+    /// only append to it.
+    pub(crate) fn vec_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
     }
 
     /// Whether everything appended has been written.
@@ -252,7 +263,7 @@ mod tests {
         assert!(out.is_empty());
         assert_eq!(out.room(), OUT_HIGH);
         out.extend(b"hello ");
-        out.extend(b"world");
+        out.vec_mut().extend_from_slice(b"world");
         assert_eq!(out.room(), OUT_HIGH - 11);
         let mut dst = Script::new([Ok(3), interrupted(), Ok(100)]);
         out.flush(&mut dst).unwrap();
