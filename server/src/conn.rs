@@ -4,7 +4,7 @@
 //! h11 keeps its state machine in one module: the server's loop only learns
 //! what to do next from [`Next`].
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::time::Instant;
 
@@ -13,11 +13,10 @@ use mio::net::TcpStream;
 use crate::request::{MAX_HEAD_BYTES, Parsed, parse_head};
 use crate::responses::{Reply, Variant};
 use crate::shared::{Due, Shared};
+use crate::wire::{ReadBuf, WriteBuf};
 
 /// Initial read buffer; it grows up to [`MAX_HEAD_BYTES`] for large heads.
 const READ_BUF: usize = 4096;
-/// Stop parsing requests while this many response bytes wait to be written.
-pub(crate) const OUT_HIGH: usize = 256 * 1024;
 /// Stop parsing requests while this many delayed answers wait on one connection.
 const MAX_QUEUED: usize = 4096;
 /// Reads per connection per wakeup before other connections get their turn.
@@ -117,16 +116,13 @@ pub(crate) struct Conn {
     slot: usize,
     /// Tells this connection from later ones in the same slot.
     pub(crate) generation: u64,
-    /// Received bytes; `buf[start..end]` is not parsed yet. Its length is
-    /// the usable size, from [`READ_BUF`] up to [`MAX_HEAD_BYTES`].
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
+    /// Received bytes not parsed yet, in a buffer from [`READ_BUF`] up to
+    /// [`MAX_HEAD_BYTES`] long.
+    input: ReadBuf,
     /// Request body bytes still to skip.
     skip: u64,
-    /// Response bytes; `out[out_pos..]` is not written yet.
-    out: Vec<u8>,
-    out_pos: usize,
+    /// Response bytes not written yet.
+    out: WriteBuf,
     /// Answers of this connection waiting in the delay queue.
     queued: usize,
     /// Requests read so far, for `Shared::max_requests`.
@@ -151,19 +147,14 @@ impl Conn {
         generation: u64,
         input: &[u8],
     ) -> Self {
-        let mut buf = vec![0; READ_BUF.max(input.len())];
-        buf[..input.len()].copy_from_slice(input);
         Self {
             state: ConnState::Open,
             stream,
             slot,
             generation,
-            buf,
-            start: 0,
-            end: input.len(),
+            input: ReadBuf::with_bytes(READ_BUF, input),
             skip: 0,
-            out: Vec::new(),
-            out_pos: 0,
+            out: WriteBuf::default(),
             queued: 0,
             served: 0,
             dirty: false,
@@ -180,17 +171,19 @@ impl Conn {
     /// or their answers' delay would start early.
     pub(crate) fn drive(&mut self, sh: &mut Shared, mut now: Instant) -> Next {
         if self.state == ConnState::Lingering {
-            return self.drain();
+            return self.input.drain(&mut self.stream);
         }
         for _ in 0..READS_PER_DRIVE {
             self.process(sh, now);
-            if self.flush().is_err() {
+            if self.out.flush(&mut self.stream).is_err() {
                 return Next::Close;
             }
             if !self.wants_read() {
                 return self.settle();
             }
-            match self.fill() {
+            // `process` answers 431 before the unparsed bytes fill
+            // MAX_HEAD_BYTES, so the read buffer is never full here.
+            match self.input.fill(&mut self.stream, MAX_HEAD_BYTES) {
                 Ok(0) => self.state = self.state.on(Input::PeerEof),
                 Ok(_) => now = Instant::now(),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return self.settle(),
@@ -198,7 +191,7 @@ impl Conn {
             }
         }
         self.process(sh, now);
-        if self.flush().is_err() {
+        if self.out.flush(&mut self.stream).is_err() {
             return Next::Close;
         }
         Next::Again
@@ -206,7 +199,7 @@ impl Conn {
 
     /// Whether this connection is done, once nothing more can happen now.
     fn settle(&mut self) -> Next {
-        let answered = self.queued == 0 && self.out_pos == self.out.len();
+        let answered = self.queued == 0 && self.out.is_empty();
         if !answered {
             return Next::Keep;
         }
@@ -225,7 +218,7 @@ impl Conn {
 
     /// Too much is waiting to be written to take more requests.
     fn paused(&self) -> bool {
-        self.out.len() - self.out_pos >= OUT_HIGH || self.queued >= MAX_QUEUED
+        self.out.room() == 0 || self.queued >= MAX_QUEUED
     }
 
     fn wants_read(&self) -> bool {
@@ -238,24 +231,24 @@ impl Conn {
             if self.skip > 0 {
                 let n = usize::try_from(self.skip)
                     .unwrap_or(usize::MAX)
-                    .min(self.end - self.start);
-                self.start += n;
+                    .min(self.input.unread().len());
+                self.input.consume(n);
                 self.skip -= n as u64;
                 if self.skip > 0 {
                     break;
                 }
             }
-            if self.start == self.end || self.paused() {
+            if self.input.unread().is_empty() || self.paused() {
                 break;
             }
             if !self.state.parses() {
                 // Nothing after the last request is answered.
-                self.start = self.end;
+                self.input.clear();
                 break;
             }
-            match parse_head(&self.buf[self.start..self.end]) {
+            match parse_head(self.input.unread()) {
                 Parsed::Partial => {
-                    if self.end - self.start >= MAX_HEAD_BYTES {
+                    if self.input.unread().len() >= MAX_HEAD_BYTES {
                         self.fail(sh, now, sh.responses.too_large());
                     }
                     break;
@@ -263,7 +256,7 @@ impl Conn {
                 Parsed::TooLarge => self.fail(sh, now, sh.responses.too_large()),
                 Parsed::Bad => self.fail(sh, now, sh.responses.bad_request()),
                 Parsed::Request(head) => {
-                    self.start += head.len;
+                    self.input.consume(head.len);
                     sh.stats.requests += 1;
                     if head.chunked {
                         self.fail(sh, now, sh.responses.not_implemented());
@@ -287,15 +280,12 @@ impl Conn {
                     // nothing earlier waits in the delay queue, or this
                     // interim response would overtake that answer.
                     if head.expect_continue && head.body > 0 && !head.http10 && self.queued == 0 {
-                        self.out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                        self.out.extend(b"HTTP/1.1 100 Continue\r\n\r\n");
                     }
                     let reply = sh.responses.status(sh.picker.next(), variant, head.head);
                     self.answer(sh, now, reply);
                 }
             }
-        }
-        if self.start == self.end {
-            (self.start, self.end) = (0, 0);
         }
     }
 
@@ -303,7 +293,7 @@ impl Conn {
     fn fail(&mut self, sh: &mut Shared, now: Instant, reply: Reply) {
         self.state = self.state.on(Input::LastRequest);
         self.skip = 0;
-        self.start = self.end;
+        self.input.clear();
         self.answer(sh, now, reply);
     }
 
@@ -312,7 +302,7 @@ impl Conn {
     fn answer(&mut self, sh: &mut Shared, now: Instant, reply: Reply) {
         match sh.answer_due(now) {
             None => {
-                self.out.extend_from_slice(sh.responses.bytes(reply));
+                self.out.extend(sh.responses.bytes(reply));
                 sh.stats.responses += 1;
             }
             Some(due) => {
@@ -333,7 +323,7 @@ impl Conn {
     /// calls [`unlist`](Self::unlist) when it drives it.
     pub(crate) fn deliver(&mut self, bytes: &[u8]) -> bool {
         debug_assert!(self.queued > 0 && self.state != ConnState::Lingering);
-        self.out.extend_from_slice(bytes);
+        self.out.extend(bytes);
         self.queued = self.queued.saturating_sub(1);
         !std::mem::replace(&mut self.dirty, true)
     }
@@ -341,69 +331,6 @@ impl Conn {
     /// Clears the mark that [`deliver`](Self::deliver) set.
     pub(crate) fn unlist(&mut self) {
         self.dirty = false;
-    }
-
-    /// Reads once into the buffer; `Ok(0)` is the peer's end of stream.
-    fn fill(&mut self) -> io::Result<usize> {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            (self.start, self.end) = (0, self.end - self.start);
-        }
-        if self.end == self.buf.len() {
-            if self.buf.len() >= MAX_HEAD_BYTES {
-                // `process` answers 431 before this, so this is not reached.
-                return Err(io::Error::other("request head too large"));
-            }
-            self.buf.resize((self.buf.len() * 2).min(MAX_HEAD_BYTES), 0);
-        }
-        loop {
-            match self.stream.read(&mut self.buf[self.end..]) {
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// Writes the output buffer until it is empty or the socket would block.
-    fn flush(&mut self) -> io::Result<()> {
-        while self.out_pos < self.out.len() {
-            match self.stream.write(&self.out[self.out_pos..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.out_pos += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // Keep the written prefix from growing without bound
-                    // under a client that reads slowly but never stops.
-                    if self.out_pos >= OUT_HIGH {
-                        self.out.drain(..self.out_pos);
-                        self.out_pos = 0;
-                    }
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        self.out.clear();
-        self.out_pos = 0;
-        Ok(())
-    }
-
-    /// Reads and discards until the peer closes (while lingering).
-    fn drain(&mut self) -> Next {
-        for _ in 0..READS_PER_DRIVE {
-            match self.stream.read(&mut self.buf) {
-                Ok(0) => return Next::Close,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Keep,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Next::Close,
-            }
-        }
-        Next::Again
     }
 }
 

@@ -68,6 +68,7 @@ mod server;
 mod shared;
 #[cfg(test)]
 mod testing;
+mod wire;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -3,10 +3,10 @@
 //! is served here; [`crate::peer`] tells it from HTTP/1.1.
 //!
 //! [`Conn`] is the socket side, shaped as the HTTP/1.1 connection in
-//! `conn.rs` is: it reads into a buffer, hands each whole frame to its
-//! [`Session`](session::Session) (the protocol state, which parses nothing
-//! itself and never touches the socket) and writes what the session
-//! appends to its output buffer. Frames are parsed in place with core's
+//! `conn.rs` is, with the same buffers (`wire.rs`): it reads into a
+//! buffer, hands each whole frame to its [`Session`](session::Session)
+//! (the protocol state, which parses nothing itself and never touches the
+//! socket) and writes what the session appends to its output buffer. Frames are parsed in place with core's
 //! codecs, so the only copies are the kernel's.
 //!
 //! Each stream gets the answer an HTTP/1.1 request would: the same status
@@ -24,7 +24,7 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::time::Instant;
 
@@ -32,9 +32,10 @@ use mio::net::TcpStream;
 use volley_core::h2::frame::{DEFAULT_MAX_FRAME_SIZE, HEADER_LEN};
 use volley_core::h2::{Parsed, decode_frame};
 
-use crate::conn::{Next, OUT_HIGH, READS_PER_DRIVE};
+use crate::conn::{Next, READS_PER_DRIVE};
 use crate::responses::Reply;
 use crate::shared::Shared;
+use crate::wire::{ReadBuf, WriteBuf};
 use fault::Fault;
 use session::{Finish, Session};
 
@@ -51,15 +52,12 @@ const MAX_READ_BUF: usize = 4 * (HEADER_LEN + DEFAULT_MAX_FRAME_SIZE as usize);
 pub(crate) struct Conn {
     pub(crate) stream: TcpStream,
     session: Session,
-    /// Received bytes; `buf[start..end]` is not parsed yet, at most one
-    /// partial frame once parsing stops. Its length is the usable size,
-    /// from [`READ_BUF`] up to [`MAX_READ_BUF`].
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-    /// Bytes for the client; `out[out_pos..]` is not written yet.
-    out: Vec<u8>,
-    out_pos: usize,
+    /// Received bytes not parsed yet, at most one partial frame once
+    /// parsing stops, in a buffer from [`READ_BUF`] up to [`MAX_READ_BUF`]
+    /// long.
+    input: ReadBuf,
+    /// Bytes for the client not written yet.
+    out: WriteBuf,
     /// Listed in `Shared::dirty` this round, as an HTTP/1.1 connection is.
     dirty: bool,
 }
@@ -68,16 +66,13 @@ impl Conn {
     /// A connection whose client preface has just been read; the server's
     /// SETTINGS are written on its first drive.
     pub(crate) fn new(stream: TcpStream, slot: usize, generation: u64) -> Self {
-        let mut out = Vec::new();
-        let session = Session::new(slot, generation, &mut out);
+        let mut out = WriteBuf::default();
+        let session = Session::new(slot, generation, out.vec_mut());
         Self {
             stream,
             session,
-            buf: vec![0; READ_BUF],
-            start: 0,
-            end: 0,
+            input: ReadBuf::new(READ_BUF),
             out,
-            out_pos: 0,
             dirty: false,
         }
     }
@@ -91,7 +86,7 @@ impl Conn {
     /// clock is read again after a read, as HTTP/1.1's `drive` does.
     pub(crate) fn drive(&mut self, sh: &mut Shared, mut now: Instant) -> Next {
         if self.session.state() == session::State::Lingering {
-            return self.drain();
+            return self.input.drain(&mut self.stream);
         }
         for _ in 0..READS_PER_DRIVE {
             self.process(sh, now);
@@ -100,13 +95,15 @@ impl Conn {
             }
             // All written with body left that the windows allow: no
             // writable edge will come for it, so send it now.
-            if self.written() && self.session.can_send() {
+            if self.out.is_empty() && self.session.can_send() {
                 continue;
             }
             if !self.wants_read() {
                 return self.settle();
             }
-            match self.fill() {
+            // A frame is at most a quarter of the largest buffer and
+            // `process` takes every whole one, so it is never full here.
+            match self.input.fill(&mut self.stream, MAX_READ_BUF) {
                 Ok(0) => self.session.peer_eof(),
                 Ok(_) => now = Instant::now(),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return self.settle(),
@@ -124,9 +121,13 @@ impl Conn {
     /// must now be listed to be driven (once per round, as HTTP/1.1's
     /// `deliver`).
     pub(crate) fn deliver(&mut self, sh: &mut Shared, stream: u32, reply: Reply) -> bool {
-        let live = self
-            .session
-            .deliver(stream, reply, &sh.responses, &mut sh.stats, &mut self.out);
+        let live = self.session.deliver(
+            stream,
+            reply,
+            &sh.responses,
+            &mut sh.stats,
+            self.out.vec_mut(),
+        );
         live && !std::mem::replace(&mut self.dirty, true)
     }
 
@@ -135,19 +136,15 @@ impl Conn {
         self.dirty = false;
     }
 
-    fn written(&self) -> bool {
-        self.out_pos == self.out.len()
-    }
-
     fn wants_read(&self) -> bool {
         // A client that sends faster than it reads (PINGs, or streams it
         // never reads) waits until the backlog is written.
-        self.session.state().reads() && self.out.len() - self.out_pos < OUT_HIGH
+        self.session.state().reads() && self.out.room() > 0
     }
 
     /// Whether this connection is done, once nothing more can happen now.
     fn settle(&mut self) -> Next {
-        match self.session.finish(self.written()) {
+        match self.session.finish(self.out.is_empty()) {
             Finish::Keep => Next::Keep,
             Finish::Close => Next::Close,
             Finish::Linger => {
@@ -160,93 +157,28 @@ impl Conn {
 
     /// Handles every whole frame in the buffer.
     fn process(&mut self, sh: &mut Shared, now: Instant) {
-        while self.session.state().parses() && self.start < self.end {
+        while self.session.state().parses() && !self.input.unread().is_empty() {
             // The server advertises the default frame size, so a client's
             // frame is checked against it from the first one.
-            match decode_frame(&self.buf[self.start..self.end], DEFAULT_MAX_FRAME_SIZE) {
+            match decode_frame(self.input.unread(), DEFAULT_MAX_FRAME_SIZE) {
                 Ok(Parsed::Complete(frame, len)) => {
-                    self.start += len;
-                    self.session.handle(frame, sh, now, &mut self.out);
+                    self.session.handle(frame, sh, now, self.out.vec_mut());
+                    self.input.consume(len);
                 }
                 Ok(Parsed::Partial) => break,
-                Err(e) => self.session.fail(Fault::Frame(e), &mut self.out),
+                Err(e) => self.session.fail(Fault::Frame(e), self.out.vec_mut()),
             }
         }
         if !self.session.state().parses() {
-            self.start = self.end;
-        }
-        if self.start == self.end {
-            (self.start, self.end) = (0, 0);
+            self.input.clear();
         }
     }
 
     /// Writes response bodies as far as the windows allow, and the output
     /// buffer until it is empty or the socket would block.
     fn write(&mut self, sh: &Shared) -> io::Result<()> {
-        let limit = self.out_pos + OUT_HIGH;
-        self.session.pump(&sh.responses, &mut self.out, limit);
-        self.flush()
-    }
-
-    /// Reads once into the buffer; `Ok(0)` is the client's end of stream.
-    fn fill(&mut self) -> io::Result<usize> {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            (self.start, self.end) = (0, self.end - self.start);
-        }
-        if self.end == self.buf.len() {
-            if self.buf.len() >= MAX_READ_BUF {
-                // A frame is at most a quarter of the largest buffer and
-                // `process` takes every whole one, so this is not reached.
-                return Err(io::Error::other("h2 read buffer full"));
-            }
-            self.buf.resize((self.buf.len() * 2).min(MAX_READ_BUF), 0);
-        }
-        loop {
-            match self.stream.read(&mut self.buf[self.end..]) {
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// Writes the output buffer until it is empty or the socket would block.
-    fn flush(&mut self) -> io::Result<()> {
-        while self.out_pos < self.out.len() {
-            match self.stream.write(&self.out[self.out_pos..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.out_pos += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if self.out_pos >= OUT_HIGH {
-                        self.out.drain(..self.out_pos);
-                        self.out_pos = 0;
-                    }
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        self.out.clear();
-        self.out_pos = 0;
-        Ok(())
-    }
-
-    /// Reads and discards until the client closes (while lingering).
-    fn drain(&mut self) -> Next {
-        for _ in 0..READS_PER_DRIVE {
-            match self.stream.read(&mut self.buf[..]) {
-                Ok(0) => return Next::Close,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Keep,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Next::Close,
-            }
-        }
-        Next::Again
+        let room = self.out.room();
+        self.session.pump(&sh.responses, self.out.vec_mut(), room);
+        self.out.flush(&mut self.stream)
     }
 }

@@ -295,9 +295,10 @@ impl Session {
     }
 
     /// Writes response bodies as DATA while the windows allow, until
-    /// `out` holds `limit` bytes; a stream whose body is all written is
-    /// closed.
-    pub(super) fn pump(&mut self, responses: &Responses, out: &mut Vec<u8>, limit: usize) {
+    /// `out` has grown by `room` bytes; a stream whose body is all written
+    /// is closed.
+    pub(super) fn pump(&mut self, responses: &Responses, out: &mut Vec<u8>, room: usize) {
+        let limit = out.len() + room;
         let max_frame = self.peer_max_frame as usize;
         let mut i = 0;
         while let Some(s) = self.streams.open.get_mut(i) {
