@@ -304,11 +304,14 @@ fn compare(base: &Side, new: &Side, seed: u64) -> Result<(Vec<Line>, &'static st
             return usage("compare: a side has fewer than 2 seconds of results; run longer");
         }
         let (bb, bn) = (stats::block_length(sb.len()), stats::block_length(sn.len()));
-        let blocks = sb.len().div_ceil(bb).min(sn.len().div_ceil(bn));
+        let drift = stats::Drift::estimate(&sb, &sn);
+        let pieces = drift.pieces(sb.len(), bb).min(drift.pieces(sn.len(), bn));
+        let widen = drift.widening(bb.min(bn));
         Some((
             stats::bootstrap(&sb, bb, REPLICATES, &mut rng),
             stats::bootstrap(&sn, bn, REPLICATES, &mut rng),
-            blocks,
+            pieces,
+            widen,
         ))
     };
     let lines = Metric::ALL
@@ -328,8 +331,8 @@ fn compare(base: &Side, new: &Side, seed: u64) -> Result<(Vec<Line>, &'static st
                 };
             }
             let interval = match (&boot, change) {
-                (Some((rb, rn, blocks)), Some(point)) => {
-                    stats::interval_from_replicates(m, point, rb, rn, *blocks)
+                (Some((rb, rn, pieces, widen)), Some(point)) => {
+                    stats::interval_from_replicates(m, point, rb, rn, *pieces, *widen)
                 }
                 (None, _) => {
                     let values = |s: &Side| {
